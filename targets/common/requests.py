@@ -1,0 +1,101 @@
+"""Turning an HTTP request into validated contract values, or an ApiError that names the problem."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import TypeVar
+
+import msgspec
+from starlette.requests import Request
+
+from targets.common.contract import DEFAULT_LIMIT, MAX_LIMIT
+from targets.common.errors import MalformedJson, PayloadTooLarge, ValidationFailed
+from targets.common.service import Idempotency
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+_decoders: dict[type, msgspec.json.Decoder[object]] = {}
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_bytes:
+            raise PayloadTooLarge(f"request body exceeds the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_body(body: bytes, struct_type: type[S]) -> S:
+    decoder = _decoders.get(struct_type)
+    if decoder is None:
+        decoder = _decoders[struct_type] = msgspec.json.Decoder(struct_type)
+    try:
+        value = decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(f"request body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise MalformedJson(f"request body is not valid JSON: {exc}") from None
+    assert isinstance(value, struct_type)
+    return value
+
+
+def path_uuid(request: Request, name: str) -> uuid.UUID:
+    raw = request.path_params[name]
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ValidationFailed(f"path parameter `{name}`: expected a UUID, got {raw[:80]!r}") from None
+
+
+def query_int(request: Request, name: str, *, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ValidationFailed(
+            f"query parameter `{name}`: expected an integer between {low} and {high}, got {raw[:80]!r}"
+        )
+    return value
+
+
+def limit_param(request: Request) -> int:
+    limit = query_int(request, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    assert limit is not None
+    return limit
+
+
+def min_version_param(request: Request) -> int | None:
+    return query_int(request, "min_version", default=None, low=0, high=2**62)
+
+
+def idempotency(request: Request, canonical_body: bytes) -> Idempotency | None:
+    """The request's Idempotency-Key with a fingerprint of what it asks for.
+
+    The fingerprint covers method, path and the re-encoded (canonical) body, so
+    the same key sent for another account, action or amount is recognised as a
+    different request.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed(
+            f"header Idempotency-Key: expected 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters"
+        )
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.url.path}\n".encode())
+    digest.update(canonical_body)
+    return Idempotency(key=key, fingerprint=digest.hexdigest())

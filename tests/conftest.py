@@ -1,0 +1,58 @@
+"""Real servers for the whole session: embedded PostgreSQL and Redis, or BENCH_PG_DSN / BENCH_REDIS_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.infra.postgres import create_database, drop_database
+from bench.infra.stack import Infrastructure
+from bench.targets import TARGETS, RunningTarget, start_target
+from tests.api import Api
+
+# The contract suite runs against every stateful target; a new target joins by being listed here.
+CONTRACT_TARGETS = ["crud"]
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infrastructure]:
+    with Infrastructure.from_env(need_postgres=True, need_redis=True) as infrastructure:
+        yield infrastructure
+
+
+@pytest.fixture(scope="session")
+def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("target-logs")
+
+
+def target_settings(infra: Infrastructure, database_dsn: str | None) -> dict[str, str]:
+    settings = {"BENCH_PG_POOL_SIZE": "8"}
+    if database_dsn is not None:
+        settings["BENCH_PG_DSN"] = database_dsn
+    if infra.redis_url is not None:
+        settings["BENCH_REDIS_URL"] = infra.redis_url
+    return settings
+
+
+@pytest.fixture(scope="session", params=CONTRACT_TARGETS)
+def running_target(request: pytest.FixtureRequest, infra: Infrastructure, logs_dir: Path) -> Iterator[RunningTarget]:
+    """One target process per target name for the session, on a database of its own."""
+    spec = TARGETS[request.param]
+    assert infra.postgres is not None
+    database_dsn = create_database(infra.postgres.admin_dsn) if spec.needs_postgres else None
+    target = start_target(spec, settings_env=target_settings(infra, database_dsn), log_dir=logs_dir)
+    try:
+        yield target
+    finally:
+        target.stop()
+        if database_dsn is not None:
+            drop_database(infra.postgres.admin_dsn, database_dsn)
+
+
+@pytest.fixture(scope="session")
+def api(running_target: RunningTarget) -> Iterator[Api]:
+    with httpx.Client(base_url=running_target.base_url, timeout=30.0) as client:
+        yield Api(running_target.spec.name, running_target.base_url, client)
