@@ -17,7 +17,7 @@ from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
 from bench.targets import TARGETS, start_target
 from targets.common.delay import DELAY_SYNTAX, parse_delay
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _check_delay(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -66,13 +66,16 @@ def up(
     spec = TARGETS[target]
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="cqrsb-up-"))
     log_dir.mkdir(parents=True, exist_ok=True)
-    with sigterm_exits(), Infrastructure(
-        pg_dsn=pg_dsn or None,
-        redis_url=redis_url or None,
-        need_postgres=spec.needs_postgres,
-        need_redis=spec.needs_redis,
-        keep_database=keep_database,
-    ) as infra:
+    with (
+        sigterm_exits(),
+        Infrastructure(
+            pg_dsn=pg_dsn or None,
+            redis_url=redis_url or None,
+            need_postgres=spec.needs_postgres,
+            need_redis=spec.needs_redis,
+            keep_database=keep_database,
+        ) as infra,
+    ):
         settings = {"BENCH_PG_POOL_SIZE": str(pg_pool_size), "BENCH_FLOOR_DELAY": floor_delay}
         if infra.database_dsn is not None:
             settings["BENCH_PG_DSN"] = infra.database_dsn

@@ -15,6 +15,7 @@ from bench.infra.logs import log_tail
 from bench.infra.ports import free_tcp_port
 from bench.infra.probe import wait_until
 from bench.infra.processes import spawn, stop_process_tree
+from targets.common.settings import SettingsError, TargetSettings
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,13 @@ def start_target(
     ready_timeout: float = 60.0,
 ) -> RunningTarget:
     """Start `spec` with its settings in the environment and return once /health answers."""
+    env = {**os.environ, **settings_env}
+    try:
+        TargetSettings.from_env(env)  # the target would refuse them too, but with a traceback in its log
+    except SettingsError as exc:
+        raise InfraError(f"invalid target setting {exc}") from None
     port = port if port is not None else free_tcp_port(host)
     log_path = log_dir / f"target-{spec.name}-{port}.log"
-    env = {**os.environ, **settings_env}
     process = spawn(uvicorn_argv(spec, host=host, port=port, workers=workers), env=env, log_path=log_path)
     base_url = f"http://{host}:{port}"
     target = RunningTarget(spec, base_url, workers, process, log_path, settings_env)
