@@ -1,0 +1,129 @@
+"""The servers a run needs, started or attached on enter and cleaned up on any exit."""
+
+import os
+from contextlib import ExitStack
+from types import TracebackType
+from typing import Self
+
+from bench.infra.errors import InfraError
+from bench.infra.postgres import (
+    EmbeddedPostgres,
+    ExternalPostgres,
+    PostgresServer,
+    create_database,
+    drop_database,
+)
+from bench.infra.redis import EmbeddedRedis, ExternalRedis, RedisServer
+
+PG_DSN_ENV = "BENCH_PG_DSN"
+REDIS_URL_ENV = "BENCH_REDIS_URL"
+
+
+class Infrastructure:
+    """PostgreSQL and Redis for a run: embedded unless a DSN / URL names the user's servers.
+
+    Inside the `with` block, `database_dsn` is a fresh database of its own and `redis_url` an empty
+    Redis db of its own (each None when not needed). On exit, whether normal, by exception or by
+    Ctrl-C, everything is undone in reverse order: the database dropped (unless keep_database), the
+    Redis db flushed and released, embedded servers stopped and their files deleted.
+    """
+
+    def __init__(
+        self,
+        *,
+        pg_dsn: str | None,
+        redis_url: str | None,
+        need_postgres: bool,
+        need_redis: bool,
+        keep_database: bool = False,
+    ) -> None:
+        self._given_pg_dsn = pg_dsn
+        self._given_redis_url = redis_url
+        self._need_postgres = need_postgres
+        self._need_redis = need_redis
+        self._keep_database = keep_database
+        self._cleanup: ExitStack | None = None
+        self.postgres: PostgresServer | None = None
+        self.redis: RedisServer | None = None
+        self.database_dsn: str | None = None
+        self.redis_url: str | None = None
+
+    @classmethod
+    def from_env(cls, need_postgres: bool, need_redis: bool) -> "Infrastructure":
+        """Use the servers BENCH_PG_DSN / BENCH_REDIS_URL name; embedded ones where unset or empty."""
+        return cls(
+            pg_dsn=os.environ.get(PG_DSN_ENV) or None,
+            redis_url=os.environ.get(REDIS_URL_ENV) or None,
+            need_postgres=need_postgres,
+            need_redis=need_redis,
+        )
+
+    def __enter__(self) -> Self:
+        if self._cleanup is not None:
+            raise InfraError("this Infrastructure is already in use; create a new one per `with` block")
+        with ExitStack() as cleanup:
+            cleanup.callback(self._clear_servers)
+            if self._need_postgres:
+                self.postgres = cleanup.enter_context(self._postgres_server())
+                cleanup.callback(self._release_database)
+                self.database_dsn = create_database(self.postgres.admin_dsn)
+            if self._need_redis:
+                self.redis = cleanup.enter_context(self._redis_server())
+                self.redis_url = self.redis.url
+            self._cleanup = cleanup.pop_all()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        cleanup, self._cleanup = self._cleanup, None
+        if cleanup is not None:
+            cleanup.close()
+
+    def manifest(self) -> dict[str, object]:
+        """Version, settings and (password-free) address of each server, for the run manifest."""
+        servers: dict[str, object] = {}
+        if self.postgres is not None:
+            servers["postgres"] = self.postgres.info().as_dict()
+        if self.redis is not None:
+            servers["redis"] = self.redis.info().as_dict()
+        return servers
+
+    def fresh_database(self) -> str:
+        """Replace the run's database by a new, empty one and return its DSN."""
+        if self.postgres is None:
+            raise InfraError("this Infrastructure has no PostgreSQL: create it with need_postgres=True")
+        self._release_database(drop=True)
+        self.database_dsn = create_database(self.postgres.admin_dsn)
+        return self.database_dsn
+
+    def flush_redis(self) -> None:
+        """Empty the run's Redis db."""
+        if self.redis is None:
+            raise InfraError("this Infrastructure has no Redis: create it with need_redis=True")
+        self.redis.flush()
+
+    def _postgres_server(self) -> PostgresServer:
+        if self._given_pg_dsn is None:
+            return EmbeddedPostgres()
+        return ExternalPostgres(self._given_pg_dsn)
+
+    def _redis_server(self) -> RedisServer:
+        if self._given_redis_url is None:
+            return EmbeddedRedis()
+        return ExternalRedis(self._given_redis_url)
+
+    def _clear_servers(self) -> None:
+        self.postgres = None
+        self.redis = None
+        self.redis_url = None
+
+    def _release_database(self, *, drop: bool | None = None) -> None:
+        """Drop the current database; by default only where it would outlive the run (external servers)."""
+        dsn, self.database_dsn = self.database_dsn, None
+        if dsn is None or self.postgres is None:
+            return
+        if drop is None:
+            drop = isinstance(self.postgres, ExternalPostgres) and not self._keep_database
+        if drop:
+            drop_database(self.postgres.admin_dsn, dsn)
