@@ -1,0 +1,144 @@
+"""Per-endpoint throughput and latency of a target under a short closed-loop Locust run.
+
+    python -m bench.endpoint_benchmark --target crud --endpoint get_account --endpoint deposit
+
+Starts the infrastructure and the target (one worker by default), opens
+accounts with some history through the API, then runs `scenarios/endpoint.py`
+headless for each endpoint and prints requests/s and Locust's p50/p99. A
+generator that reported CPU saturation is flagged: its latencies are not the
+target's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
+from bench.targets import TARGETS, start_target
+from scenarios.catalog import ENDPOINTS
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "endpoint.py"
+GENERATOR_SATURATED = "CPU usage above 90%"
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    endpoint: str
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    generator_saturated: bool
+
+
+async def _seed(base_url: str, accounts: int, deposits: int) -> list[str]:
+    """Open `accounts` accounts, each with `deposits` deposits, through the API itself."""
+    limits = httpx.Limits(max_connections=32)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) as client:
+        semaphore = asyncio.Semaphore(32)
+
+        async def open_one(index: int) -> str:
+            async with semaphore:
+                response = await client.post("/accounts", json={"owner": f"seed-{index}", "initial_deposit": 10_000})
+                response.raise_for_status()
+                account_id: str = response.json()["id"]
+                for _ in range(deposits):
+                    deposit = await client.post(f"/accounts/{account_id}/deposits", json={"amount": 100})
+                    deposit.raise_for_status()
+                return account_id
+
+        return list(await asyncio.gather(*(open_one(i) for i in range(accounts))))
+
+
+def run_locust(base_url: str, endpoint: str, keys_file: Path, *, users: int, seconds: int,
+               out_dir: Path) -> EndpointResult:  # fmt: skip
+    prefix = out_dir / endpoint
+    env = {"BENCH_ENDPOINT": endpoint, "BENCH_KEYS_FILE": str(keys_file)}
+    argv = [
+        sys.executable, "-m", "locust", "-f", str(SCENARIO), "--headless", "--host", base_url,
+        "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+        "--csv", str(prefix), "--only-summary", "--stop-timeout", "5",
+    ]  # fmt: skip
+    completed = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env},
+                               timeout=seconds + 120, check=False)  # fmt: skip
+    (out_dir / f"{endpoint}.log").write_text(completed.stdout + completed.stderr)
+    stats_path = Path(f"{prefix}_stats.csv")
+    if not stats_path.exists():
+        raise click.ClickException(f"locust wrote no statistics for {endpoint}; see {out_dir / endpoint}.log")
+    with stats_path.open() as stats:
+        aggregated = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+    return EndpointResult(
+        endpoint=endpoint,
+        requests=int(aggregated["Request Count"]),
+        failures=int(aggregated["Failure Count"]),
+        rps=float(aggregated["Requests/s"]),
+        p50_ms=float(aggregated["50%"]),
+        p99_ms=float(aggregated["99%"]),
+        generator_saturated=GENERATOR_SATURATED in completed.stderr,
+    )
+
+
+@click.command()
+@click.option("--target", type=click.Choice(sorted(TARGETS)), required=True)
+@click.option("--endpoint", "endpoints", type=click.Choice(ENDPOINTS), multiple=True,
+              help="Endpoints to measure, in order (default: all).")  # fmt: skip
+@click.option("--users", type=click.IntRange(1, 10_000), default=64, show_default=True)
+@click.option("--seconds", type=click.IntRange(5, 3600), default=30, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--accounts", type=click.IntRange(1, 1_000_000), default=1_000, show_default=True)
+@click.option("--deposits", type=click.IntRange(0, 1_000), default=20, show_default=True,
+              help="Deposits per seeded account, so statements have history.")  # fmt: skip
+@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
+@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where Locust's CSVs and logs go (default: a new temporary directory).")  # fmt: skip
+def main(target: str, endpoints: tuple[str, ...], users: int, seconds: int, workers: int, accounts: int,
+         deposits: int, pg_dsn: str | None, redis_url: str | None, out: Path | None) -> None:  # fmt: skip
+    spec = TARGETS[target]
+    out = out or Path(tempfile.mkdtemp(prefix=f"cqrsb-endpoints-{target}-"))
+    out.mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    with Infrastructure(pg_dsn=pg_dsn or None, redis_url=redis_url or None, need_postgres=spec.needs_postgres,
+                        need_redis=spec.needs_redis) as infra:  # fmt: skip
+        settings = {}
+        if infra.database_dsn is not None:
+            settings["BENCH_PG_DSN"] = infra.database_dsn
+        if infra.redis_url is not None:
+            settings["BENCH_REDIS_URL"] = infra.redis_url
+        running = start_target(spec, settings_env=settings, log_dir=out, workers=workers)
+        try:
+            console.print(f"seeding {accounts} accounts x {deposits} deposits into {target} ...")
+            keys_file = out / "accounts.txt"
+            keys_file.write_text("\n".join(asyncio.run(_seed(running.base_url, accounts, deposits))) + "\n")
+            results = []
+            for endpoint in endpoints or ENDPOINTS:
+                console.print(f"{endpoint}: {users} users, {seconds} s ...")
+                results.append(run_locust(running.base_url, endpoint, keys_file, users=users, seconds=seconds,
+                                          out_dir=out))  # fmt: skip
+        finally:
+            running.stop()
+    table = Table(title=f"{target}: {users} users, no think time, {seconds} s, {workers} worker(s)")
+    for column in ("endpoint", "requests", "failures", "req/s", "p50 ms", "p99 ms", "generator"):
+        table.add_column(column, justify="left" if column == "endpoint" else "right")
+    for r in results:
+        table.add_row(r.endpoint, str(r.requests), str(r.failures), f"{r.rps:,.0f}", f"{r.p50_ms:g}",
+                      f"{r.p99_ms:g}", "SATURATED" if r.generator_saturated else "ok")  # fmt: skip
+    Console().print(table)
+    console.print(f"Locust CSVs and logs in {out}")
+
+
+if __name__ == "__main__":
+    main()
