@@ -39,17 +39,39 @@ def cli() -> None:
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Address the target binds to.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Target port; 0 picks a free one.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="uvicorn worker processes.")
-@click.option("--pg-pool-size", type=click.IntRange(1, 500), default=16, show_default=True,
-              help="PostgreSQL connections per worker.")  # fmt: skip
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None,
-              help=f"Use this PostgreSQL server instead of an embedded one [env {PG_DSN_ENV}].")  # fmt: skip
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None,
-              help=f"Use this Redis server instead of an embedded one [env {REDIS_URL_ENV}].")  # fmt: skip
+@click.option(
+    "--pg-pool-size",
+    type=click.IntRange(1, 500),
+    default=16,
+    show_default=True,
+    help="PostgreSQL connections per worker.",
+)
+@click.option(
+    "--pg-dsn",
+    envvar=PG_DSN_ENV,
+    default=None,
+    help=f"Use this PostgreSQL server instead of an embedded one [env {PG_DSN_ENV}].",
+)
+@click.option(
+    "--redis-url",
+    envvar=REDIS_URL_ENV,
+    default=None,
+    help=f"Use this Redis server instead of an embedded one [env {REDIS_URL_ENV}].",
+)
 @click.option("--keep-database", is_flag=True, help="Do not drop the database created on an external server.")
-@click.option("--floor-delay", default="none", show_default=True, callback=_check_delay,
-              help=f"Synthetic service time of the floor target: {DELAY_SYNTAX}.")  # fmt: skip
-@click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where target logs go (default: a new temporary directory).")  # fmt: skip
+@click.option(
+    "--floor-delay",
+    default="none",
+    show_default=True,
+    callback=_check_delay,
+    help=f"Synthetic service time of the floor target: {DELAY_SYNTAX}.",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where target logs go (default: a new temporary directory).",
+)
 def up(
     target: str,
     listen: str,
@@ -81,8 +103,9 @@ def up(
             settings["BENCH_PG_DSN"] = infra.database_dsn
         if infra.redis_url is not None:
             settings["BENCH_REDIS_URL"] = infra.redis_url
-        running = start_target(spec, settings_env=settings, log_dir=log_dir, host=listen, port=port or None,
-                               workers=workers)  # fmt: skip
+        running = start_target(
+            spec, settings_env=settings, log_dir=log_dir, host=listen, port=port or None, workers=workers
+        )
         try:
             for kind, info in infra.manifest().items():
                 assert isinstance(info, dict)

@@ -12,25 +12,31 @@ target's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import httpx
+import psutil
 from rich.console import Console
 from rich.table import Table
 
+from bench.infra.processes import stop_process_tree
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
 from bench.targets import TARGETS, start_target
 from scenarios.catalog import ENDPOINTS
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "endpoint.py"
 GENERATOR_SATURATED = "CPU usage above 90%"
+GENERATOR_CPU_LIMIT = 90.0  # percent of one core: Locust runs on one core per process
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,9 @@ class EndpointResult:
     rps: float
     p50_ms: float
     p99_ms: float
+    generator_cpu_mean: float
+    generator_cpu_max: float
+    target_cpu_mean: float
     generator_saturated: bool
 
 
@@ -63,23 +72,76 @@ async def _seed(base_url: str, accounts: int, deposits: int) -> list[str]:
         return list(await asyncio.gather(*(open_one(i) for i in range(accounts))))
 
 
-def run_locust(base_url: str, endpoint: str, keys_file: Path, *, users: int, seconds: int,
-               out_dir: Path) -> EndpointResult:  # fmt: skip
+class CpuSampler:
+    """Per-second CPU% of a process tree, sampled with psutil while something else runs."""
+
+    def __init__(self, root_pid: int) -> None:
+        self.root = psutil.Process(root_pid)
+        self.samples: list[float] = []
+        self._known: dict[int, psutil.Process] = {}
+
+    def sample(self) -> None:
+        try:
+            tree = [self.root, *self.root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        total = 0.0
+        for process in tree:
+            known = self._known.setdefault(process.pid, process)
+            try:
+                total += known.cpu_percent(interval=None)  # since this process's previous call
+            except psutil.NoSuchProcess:
+                continue
+        self.samples.append(total)
+
+
+def run_locust(
+    base_url: str, endpoint: str, keys_file: Path, *, users: int, seconds: int, out_dir: Path, target_pid: int
+) -> EndpointResult:
     prefix = out_dir / endpoint
     env = {"BENCH_ENDPOINT": endpoint, "BENCH_KEYS_FILE": str(keys_file)}
     argv = [
-        sys.executable, "-m", "locust", "-f", str(SCENARIO), "--headless", "--host", base_url,
-        "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
-        "--csv", str(prefix), "--only-summary", "--stop-timeout", "5",
-    ]  # fmt: skip
-    completed = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env},
-                               timeout=seconds + 120, check=False)  # fmt: skip
-    (out_dir / f"{endpoint}.log").write_text(completed.stdout + completed.stderr)
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(SCENARIO),
+        "--headless",
+        "--host",
+        base_url,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--run-time",
+        f"{seconds}s",
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--stop-timeout",
+        "5",
+    ]
+    log_path = out_dir / f"{endpoint}.log"
+    with log_path.open("w") as log:
+        locust = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        generator, target = CpuSampler(locust.pid), CpuSampler(target_pid)
+        deadline = time.monotonic() + seconds + 120
+        try:
+            while locust.poll() is None:
+                if time.monotonic() > deadline:
+                    raise click.ClickException(f"locust did not finish {endpoint} in time; see {log_path}")
+                generator.sample()
+                target.sample()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    locust.wait(timeout=1.0)  # the sampling period; returns early when locust exits
+        finally:
+            stop_process_tree(locust)
     stats_path = Path(f"{prefix}_stats.csv")
     if not stats_path.exists():
-        raise click.ClickException(f"locust wrote no statistics for {endpoint}; see {out_dir / endpoint}.log")
+        raise click.ClickException(f"locust wrote no statistics for {endpoint}; see {log_path}")
     with stats_path.open() as stats:
         aggregated = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+    steady = generator.samples[2:-1] or generator.samples  # leave out spawning and shutdown
     return EndpointResult(
         endpoint=endpoint,
         requests=int(aggregated["Request Count"]),
@@ -87,32 +149,64 @@ def run_locust(base_url: str, endpoint: str, keys_file: Path, *, users: int, sec
         rps=float(aggregated["Requests/s"]),
         p50_ms=float(aggregated["50%"]),
         p99_ms=float(aggregated["99%"]),
-        generator_saturated=GENERATOR_SATURATED in completed.stderr,
+        generator_cpu_mean=statistics.fmean(steady) if steady else 0.0,
+        generator_cpu_max=max(steady, default=0.0),
+        target_cpu_mean=statistics.fmean(target.samples[2:-1] or target.samples or [0.0]),
+        generator_saturated=max(steady, default=0.0) > GENERATOR_CPU_LIMIT
+        or GENERATOR_SATURATED in log_path.read_text(),
     )
 
 
 @click.command()
 @click.option("--target", type=click.Choice(sorted(TARGETS)), required=True)
-@click.option("--endpoint", "endpoints", type=click.Choice(ENDPOINTS), multiple=True,
-              help="Endpoints to measure, in order (default: all).")  # fmt: skip
+@click.option(
+    "--endpoint",
+    "endpoints",
+    type=click.Choice(ENDPOINTS),
+    multiple=True,
+    help="Endpoints to measure, in order (default: all).",
+)
 @click.option("--users", type=click.IntRange(1, 10_000), default=64, show_default=True)
 @click.option("--seconds", type=click.IntRange(5, 3600), default=30, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--accounts", type=click.IntRange(1, 1_000_000), default=1_000, show_default=True)
-@click.option("--deposits", type=click.IntRange(0, 1_000), default=20, show_default=True,
-              help="Deposits per seeded account, so statements have history.")  # fmt: skip
+@click.option(
+    "--deposits",
+    type=click.IntRange(0, 1_000),
+    default=20,
+    show_default=True,
+    help="Deposits per seeded account, so statements have history.",
+)
 @click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
 @click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where Locust's CSVs and logs go (default: a new temporary directory).")  # fmt: skip
-def main(target: str, endpoints: tuple[str, ...], users: int, seconds: int, workers: int, accounts: int,
-         deposits: int, pg_dsn: str | None, redis_url: str | None, out: Path | None) -> None:  # fmt: skip
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where Locust's CSVs and logs go (default: a new temporary directory).",
+)
+def main(
+    target: str,
+    endpoints: tuple[str, ...],
+    users: int,
+    seconds: int,
+    workers: int,
+    accounts: int,
+    deposits: int,
+    pg_dsn: str | None,
+    redis_url: str | None,
+    out: Path | None,
+) -> None:
     spec = TARGETS[target]
     out = out or Path(tempfile.mkdtemp(prefix=f"cqrsb-endpoints-{target}-"))
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True, soft_wrap=True, highlight=False)
-    with Infrastructure(pg_dsn=pg_dsn or None, redis_url=redis_url or None, need_postgres=spec.needs_postgres,
-                        need_redis=spec.needs_redis) as infra:  # fmt: skip
+    with Infrastructure(
+        pg_dsn=pg_dsn or None,
+        redis_url=redis_url or None,
+        need_postgres=spec.needs_postgres,
+        need_redis=spec.needs_redis,
+    ) as infra:
         settings = {}
         if infra.database_dsn is not None:
             settings["BENCH_PG_DSN"] = infra.database_dsn
@@ -126,17 +220,46 @@ def main(target: str, endpoints: tuple[str, ...], users: int, seconds: int, work
             results = []
             for endpoint in endpoints or ENDPOINTS:
                 console.print(f"{endpoint}: {users} users, {seconds} s ...")
-                results.append(run_locust(running.base_url, endpoint, keys_file, users=users, seconds=seconds,
-                                          out_dir=out))  # fmt: skip
+                results.append(
+                    run_locust(
+                        running.base_url,
+                        endpoint,
+                        keys_file,
+                        users=users,
+                        seconds=seconds,
+                        out_dir=out,
+                        target_pid=running.process.pid,
+                    )
+                )
         finally:
             running.stop()
     table = Table(title=f"{target}: {users} users, no think time, {seconds} s, {workers} worker(s)")
-    for column in ("endpoint", "requests", "failures", "req/s", "p50 ms", "p99 ms", "generator"):
+    columns = (
+        "endpoint",
+        "requests",
+        "failures",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "target CPU%",
+        "locust CPU% mean/max",
+        "generator",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "endpoint" else "right")
     for r in results:
-        table.add_row(r.endpoint, str(r.requests), str(r.failures), f"{r.rps:,.0f}", f"{r.p50_ms:g}",
-                      f"{r.p99_ms:g}", "SATURATED" if r.generator_saturated else "ok")  # fmt: skip
-    Console().print(table)
+        table.add_row(
+            r.endpoint,
+            str(r.requests),
+            str(r.failures),
+            f"{r.rps:,.0f}",
+            f"{r.p50_ms:g}",
+            f"{r.p99_ms:g}",
+            f"{r.target_cpu_mean:.0f}",
+            f"{r.generator_cpu_mean:.0f}/{r.generator_cpu_max:.0f}",
+            "SATURATED" if r.generator_saturated else "ok",
+        )
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     console.print(f"Locust CSVs and logs in {out}")
 
 
