@@ -1,4 +1,4 @@
-"""Starting a target service (uvicorn workers) as a child process and probing it until it serves."""
+"""Starting a target service (uvicorn workers, plus any companion processes) and probing it until it serves."""
 
 from __future__ import annotations
 
@@ -17,6 +17,27 @@ from bench.infra.probe import wait_until
 from bench.infra.processes import spawn, stop_process_tree
 from targets.common.settings import SettingsError, TargetSettings
 
+READY_FILE_ENV = "BENCH_READY_FILE"
+
+
+@dataclass(frozen=True)
+class Companion:
+    """Processes that run beside a target's API workers (the CQRS projectors): `count` of them, each told its index.
+
+    Each is started as `python -m <module> <index_flag> I <count_flag> N` with the target's settings and
+    READY_FILE_ENV naming a file it creates once it works. The count is also given to the API workers as
+    `count_env`, so that they know how many there are.
+    """
+
+    module: str
+    count_env: str
+    default_count: int = 1
+    index_flag: str = "--shard"
+    count_flag: str = "--shards"
+
+    def argv(self, index: int, count: int) -> list[str]:
+        return [sys.executable, "-m", self.module, self.index_flag, str(index), self.count_flag, str(count)]
+
 
 @dataclass(frozen=True)
 class TargetSpec:
@@ -24,6 +45,7 @@ class TargetSpec:
     app: str
     needs_postgres: bool
     needs_redis: bool
+    companion: Companion | None = None
 
 
 TARGETS: dict[str, TargetSpec] = {
@@ -31,6 +53,13 @@ TARGETS: dict[str, TargetSpec] = {
     for spec in (
         TargetSpec("crud", "targets.crud.app:create_app", needs_postgres=True, needs_redis=False),
         TargetSpec("floor", "targets.floor.app:create_app", needs_postgres=False, needs_redis=False),
+        TargetSpec(
+            "cqrs",
+            "targets.cqrs.app:create_app",
+            needs_postgres=True,
+            needs_redis=True,
+            companion=Companion("targets.cqrs.projector", count_env="BENCH_CQRS_PROJECTORS"),
+        ),
     )
 }
 
@@ -43,9 +72,15 @@ class RunningTarget:
     process: Popen[bytes]
     log_path: Path
     settings_env: dict[str, str] = field(default_factory=dict)
+    companions: list[Popen[bytes]] = field(default_factory=list)
 
     def stop(self, timeout: float = 15.0) -> None:
-        stop_process_tree(self.process, timeout=timeout)
+        """Stop the API workers, then the companions (which may still be catching up: they are stopped, not drained)."""
+        try:
+            stop_process_tree(self.process, timeout=timeout)
+        finally:
+            for companion in self.companions:
+                stop_process_tree(companion, timeout=timeout)
 
 
 def uvicorn_argv(spec: TargetSpec, *, host: str, port: int, workers: int) -> list[str]:
@@ -74,6 +109,39 @@ def uvicorn_argv(spec: TargetSpec, *, host: str, port: int, workers: int) -> lis
     ]
 
 
+def start_companion(
+    spec: TargetSpec,
+    index: int,
+    count: int,
+    *,
+    settings_env: dict[str, str],
+    log_dir: Path,
+    ready_timeout: float = 60.0,
+) -> Popen[bytes]:
+    """Start companion `index` of `count` of `spec` and return once it reports ready."""
+    companion = spec.companion
+    if companion is None:
+        raise InfraError(f"target {spec.name} has no companion processes")
+    name = f"{spec.name}-{companion.module.rpartition('.')[2]}-{index}of{count}"
+    log_path = log_dir / f"{name}.log"
+    ready_file = log_dir / f"{name}.ready"
+    ready_file.unlink(missing_ok=True)
+    env = {**os.environ, **settings_env, companion.count_env: str(count), READY_FILE_ENV: str(ready_file)}
+    process = spawn(companion.argv(index, count), env=env, log_path=log_path)
+    try:
+        wait_until(
+            lambda: process.poll() is not None or ready_file.exists(),
+            timeout=ready_timeout,
+            what=f"{name} (log: {log_path})",
+        )
+        if process.poll() is not None:
+            raise InfraError(f"{name} exited with code {process.returncode} while starting.\n{log_tail(log_path)}")
+    except BaseException:
+        stop_process_tree(process)
+        raise
+    return process
+
+
 def start_target(
     spec: TargetSpec,
     *,
@@ -82,9 +150,21 @@ def start_target(
     host: str = "127.0.0.1",
     port: int | None = None,
     workers: int = 1,
+    projectors: int | None = None,
     ready_timeout: float = 60.0,
 ) -> RunningTarget:
-    """Start `spec` with its settings in the environment and return once /health answers."""
+    """Start `spec` with its settings in the environment and return once /health answers.
+
+    A target with a companion (cqrs) also gets `projectors` companion processes (default: the
+    companion's default count), started once the API serves and ready before this returns.
+    Other targets ignore `projectors`.
+    """
+    companion_count = 0
+    if spec.companion is not None:
+        companion_count = projectors if projectors is not None else spec.companion.default_count
+        if companion_count < 1:
+            raise InfraError(f"target {spec.name} needs at least one {spec.companion.module} process")
+        settings_env = {**settings_env, spec.companion.count_env: str(companion_count)}
     env = {**os.environ, **settings_env}
     try:
         TargetSettings.from_env(env)  # the target would refuse them too, but with a traceback in its log
@@ -105,6 +185,17 @@ def start_target(
             raise InfraError(
                 f"target {spec.name} exited with code {process.returncode} while starting.\n{log_tail(log_path)}"
             )
+        for index in range(companion_count):
+            target.companions.append(
+                start_companion(
+                    spec,
+                    index,
+                    companion_count,
+                    settings_env=settings_env,
+                    log_dir=log_dir,
+                    ready_timeout=ready_timeout,
+                )
+            )
     except BaseException:
         target.stop()
         raise
@@ -115,4 +206,4 @@ def _healthy(base_url: str) -> bool:
     return httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200
 
 
-__all__ = ["TARGETS", "RunningTarget", "TargetSpec", "start_target"]
+__all__ = ["TARGETS", "Companion", "RunningTarget", "TargetSpec", "start_companion", "start_target"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from bench.targets import TARGETS, RunningTarget, start_target
 from tests.api import Api
 
 # The contract suite runs against every stateful target; a new target joins by being listed here.
-CONTRACT_TARGETS = ["crud"]
+CONTRACT_TARGETS = ["crud", "cqrs"]
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +30,9 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def target_settings(infra: Infrastructure, database_dsn: str | None) -> dict[str, str]:
-    settings = {"BENCH_PG_POOL_SIZE": "8"}
+    # Each target instance keeps its Redis keys under a namespace of its own (only cqrs uses Redis),
+    # which also isolates them on an external server, where the harness holds just one db index.
+    settings = {"BENCH_PG_POOL_SIZE": "8", "BENCH_CQRS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}"}
     if database_dsn is not None:
         settings["BENCH_PG_DSN"] = database_dsn
     if infra.redis_url is not None:
@@ -39,7 +42,7 @@ def target_settings(infra: Infrastructure, database_dsn: str | None) -> dict[str
 
 @pytest.fixture(scope="session", params=CONTRACT_TARGETS)
 def running_target(request: pytest.FixtureRequest, infra: Infrastructure, logs_dir: Path) -> Iterator[RunningTarget]:
-    """One target process per target name for the session, on a database of its own."""
+    """One target process per target name for the session, on a database of its own (cqrs: with its projector)."""
     spec = TARGETS[request.param]
     assert infra.postgres is not None
     database_dsn = create_database(infra.postgres.admin_dsn) if spec.needs_postgres else None

@@ -58,6 +58,18 @@ def is_gone(process: psutil.Process) -> bool:
         return True
 
 
+def servers_under(root: Path) -> list[psutil.Process]:
+    """Live children of this process started from `root` (other fixtures of the session have children too)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if not is_gone(child) and any(str(root) in arg for arg in child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def survivors(processes: list[psutil.Process]) -> list[psutil.Process]:
     return [p for p in processes if not is_gone(p)]
 
@@ -269,14 +281,13 @@ def test_an_exception_inside_the_block_still_cleans_up(temp_root: Path) -> None:
 
 @pytest.mark.timeout(60)
 def test_a_failure_while_starting_stops_what_was_already_started(temp_root: Path) -> None:
-    children_before = set(psutil.Process().children(recursive=True))
     nobody_listens = f"redis://127.0.0.1:{free_tcp_port()}"
     infra = Infrastructure(pg_dsn=None, redis_url=nobody_listens, need_postgres=True, need_redis=True)
 
     with pytest.raises(InfraError, match=r"Redis at redis://127\.0\.0\.1"):
         infra.__enter__()
 
-    assert survivors(list(set(psutil.Process().children(recursive=True)) - children_before)) == []
+    assert servers_under(temp_root) == []
     assert list(temp_root.iterdir()) == []
     assert infra.postgres is None
     assert infra.database_dsn is None
@@ -308,14 +319,13 @@ def test_a_postgres_that_fails_to_start_is_explained_by_its_log(
     temp_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bench.infra.postgres, "SERVER_SETTINGS", {"max_connections": "lots"})
-    children_before = set(psutil.Process().children(recursive=True))
 
     with pytest.raises(InfraError, match=r"exited with code 1 while starting") as info:
         EmbeddedPostgres().start()
 
     assert 'invalid value for parameter "max_connections": "lots"' in str(info.value)
     assert "BENCH_PG_DSN" in str(info.value)
-    assert survivors(list(set(psutil.Process().children(recursive=True)) - children_before)) == []
+    assert servers_under(temp_root) == []
     assert list(temp_root.iterdir()) == []
 
 

@@ -1,0 +1,144 @@
+"""The CQRS/event-sourced target: commands through a bus to an event store, reads from Redis read models."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import redis.asyncio as redis
+
+from targets.common import contract
+from targets.common.service import Idempotency, Read, Written
+from targets.common.settings import TargetSettings
+from targets.cqrs import commands
+from targets.cqrs.bus import CommandBus
+from targets.cqrs.cache import StateCache
+from targets.cqrs.connections import postgres_pool, redis_client
+from targets.cqrs.eventstore import Cursor, EventStore
+from targets.cqrs.handlers import CommandHandlers
+from targets.cqrs.notify import AppendNotifier
+from targets.cqrs.queries import QuerySide
+from targets.cqrs.readmodels import Namespace
+from targets.cqrs.settings import CqrsSettings, require_redis_url
+from targets.cqrs.shards import Shard
+from targets.cqrs.waiter import AppliedVersions
+
+
+class CqrsService:
+    name = "cqrs"
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: redis.Redis,
+        settings: TargetSettings,
+        cqrs: CqrsSettings,
+        notifier: AppendNotifier,
+        applied: AppliedVersions,
+    ) -> None:
+        self.pool = pool
+        self.client = client
+        self.cqrs = cqrs
+        self.namespace = Namespace(cqrs.namespace)
+        self.store = EventStore(pool)
+        self.notifier = notifier
+        self.applied = applied
+        self.handlers = CommandHandlers(
+            self.store, attempts=cqrs.append_attempts, cache=StateCache(cqrs.state_cache_size), notifier=notifier
+        )
+        self.bus = CommandBus()
+        self.handlers.register(self.bus)
+        self.queries = QuerySide(client, self.namespace, applied, settings.read_wait_ms / 1000)
+
+    @classmethod
+    async def start(cls, settings: TargetSettings, cqrs: CqrsSettings | None = None) -> CqrsService:
+        cqrs = cqrs or CqrsSettings.from_env()
+        dsn = settings.require_pg_dsn()
+        client = redis_client(require_redis_url(settings), max_connections=max(16, 4 * settings.pg_pool_size))
+        await client.set(Namespace(cqrs.namespace).current, 1, nx=True)
+        pool = await postgres_pool(dsn, settings.pg_pool_size)
+        notifier = AppendNotifier(dsn, min_interval=cqrs.min_poll_ms / 1000)
+        await notifier.start()
+        applied = AppliedVersions(client, Namespace(cqrs.namespace).channel)
+        await applied.start()
+        return cls(pool, client, settings, cqrs, notifier, applied)
+
+    async def close(self) -> None:
+        await self.applied.close()
+        await self.notifier.close()
+        await self.pool.close()
+        await self.client.aclose()
+
+    async def open_account(
+        self, command: contract.OpenAccount, idempotency: Idempotency | None
+    ) -> Written[contract.Account]:
+        return await self.bus.dispatch(
+            commands.OpenAccount(uuid.uuid4(), command.owner, command.initial_deposit), idempotency
+        )
+
+    async def deposit(
+        self, account_id: uuid.UUID, command: contract.MoneyMovement, idempotency: Idempotency | None
+    ) -> Written[contract.BalanceChanged]:
+        return await self.bus.dispatch(commands.DepositMoney(account_id, command.amount), idempotency)
+
+    async def withdraw(
+        self, account_id: uuid.UUID, command: contract.MoneyMovement, idempotency: Idempotency | None
+    ) -> Written[contract.BalanceChanged]:
+        return await self.bus.dispatch(commands.WithdrawMoney(account_id, command.amount), idempotency)
+
+    async def create_order(
+        self, command: contract.CreateOrder, idempotency: Idempotency | None
+    ) -> Written[contract.OrderCreated]:
+        items = [contract.OrderLine(sku=i.sku, qty=i.qty, unit_price=i.unit_price) for i in command.items]
+        return await self.bus.dispatch(commands.CreateOrder(uuid.uuid4(), command.customer_id, items), idempotency)
+
+    async def transition_order(
+        self, order_id: uuid.UUID, action: contract.OrderAction, idempotency: Idempotency | None
+    ) -> Written[contract.OrderTransitioned]:
+        return await self.bus.dispatch(commands.TRANSITION_COMMANDS[action](order_id), idempotency)
+
+    async def get_account(self, account_id: uuid.UUID, min_version: int | None) -> Read[contract.Account]:
+        return await self.queries.account(account_id, min_version)
+
+    async def statement(self, account_id: uuid.UUID, limit: int, min_version: int | None) -> Read[contract.Statement]:
+        return await self.queries.statement(account_id, limit, min_version)
+
+    async def get_order(self, order_id: uuid.UUID, min_version: int | None) -> Read[contract.Order]:
+        return await self.queries.order(order_id, min_version)
+
+    async def customer_orders(self, customer_id: uuid.UUID, limit: int) -> contract.CustomerOrders:
+        return await self.queries.customer_orders(customer_id, limit)
+
+    async def stats(self) -> dict[str, object]:
+        """Projection lag per shard (events past its checkpoint, age of the oldest of them), and write-side counters."""
+        generation = int(await self.client.get(self.namespace.current) or 1)
+        checkpoints = await self.client.hgetall(self.namespace.checkpoints(generation))
+        lags = []
+        for index in range(self.cqrs.projectors):
+            shard = Shard(index, self.cqrs.projectors)
+            cursor = Cursor.decode(checkpoints.get(shard.name.encode()) or checkpoints.get(b"all"))
+            lags.append((shard, cursor, await self.store.lag(cursor, shard)))
+        return {
+            "target": self.name,
+            "projection": {
+                "generation": generation,
+                "events_behind": sum(lag.events_behind for _, _, lag in lags),
+                "seconds_behind": max(lag.seconds_behind for _, _, lag in lags),
+                "shards": [
+                    {
+                        "shard": shard.name,
+                        "checkpoint": cursor.encode(),
+                        "events_behind": lag.events_behind,
+                        "seconds_behind": lag.seconds_behind,
+                    }
+                    for shard, cursor, lag in lags
+                ],
+                "horizon_holder": await self.store.horizon_holder(),
+            },
+            "write_side": {
+                "version_conflicts_retried": self.handlers.conflicts,
+                "cached_states": len(self.handlers.cache),
+                "notifies_sent": self.notifier.sent,
+            },
+            "pool": {"size": self.pool.get_size(), "idle": self.pool.get_idle_size()},
+        }

@@ -1,0 +1,69 @@
+"""Settings of the CQRS target beyond the shared ones, read once from the environment; errors name the key."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from targets.common.settings import SettingsError, TargetSettings
+
+NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")
+DEFAULT_NAMESPACE = "cqrs"
+
+
+def _int(env: Mapping[str, str], key: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r}: expected an integer between {low} and {high}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{key}={value}: expected an integer between {low} and {high}")
+    return value
+
+
+def check_namespace(namespace: str, key: str = "BENCH_CQRS_NAMESPACE") -> str:
+    if not NAMESPACE_PATTERN.fullmatch(namespace):
+        raise SettingsError(f"{key}={namespace!r}: expected 1 to 40 letters, digits, '_' or '-'")
+    return namespace
+
+
+@dataclass(frozen=True)
+class CqrsSettings:
+    namespace: str  # every Redis key of the read side starts with "<namespace>:"
+    projectors: int  # projector processes, one per shard; /stats reports each
+    append_attempts: int  # tries of a command whose append lost a version race, before a 409
+    state_cache_size: int  # streams whose decision state an API worker remembers between commands
+    batch_size: int  # events a projector applies per Lua script call
+    poll_ms: int  # longest a projector waits for a NOTIFY before it looks for new events anyway
+    min_poll_ms: int  # shortest time between a projector's polls (unless catching up), and between NOTIFYs
+    crash_after_batches: int  # test hook: >0 makes a projector SIGKILL itself mid-batch, after that many
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CqrsSettings:
+        env = os.environ if env is None else env
+        return cls(
+            namespace=check_namespace(env.get("BENCH_CQRS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE),
+            projectors=_int(env, "BENCH_CQRS_PROJECTORS", 1, low=1, high=64),
+            append_attempts=_int(env, "BENCH_CQRS_APPEND_ATTEMPTS", 8, low=1, high=100),
+            state_cache_size=_int(env, "BENCH_CQRS_STATE_CACHE", 10_000, low=0, high=10_000_000),
+            batch_size=_int(env, "BENCH_CQRS_BATCH", 500, low=1, high=100_000),
+            poll_ms=_int(env, "BENCH_CQRS_POLL_MS", 100, low=1, high=60_000),
+            min_poll_ms=_int(env, "BENCH_CQRS_MIN_POLL_MS", 5, low=0, high=1_000),
+            crash_after_batches=_int(env, "BENCH_CQRS_CRASH_AFTER_BATCHES", 0, low=0, high=1_000_000),
+        )
+
+    def for_manifest(self) -> dict[str, object]:
+        recorded = asdict(self)
+        recorded.pop("crash_after_batches")
+        return recorded
+
+
+def require_redis_url(settings: TargetSettings) -> str:
+    if settings.redis_url is None:
+        raise SettingsError("BENCH_REDIS_URL: required by this target (a Redis URL), but not set")
+    return settings.redis_url

@@ -1,0 +1,89 @@
+"""Waking readers that wait for a stream's read model to reach a version (?min_version=).
+
+Projectors PUBLISH "stream:version ..." after each applied batch; a reader registers
+the stream it waits for, re-reads after registering (so a publish in between is not
+missed), and re-reads when woken. It also re-reads every BACKSTOP_SECONDS, which covers
+a lost subscription or a rebuild switching generations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+
+import redis.asyncio as redis
+
+BACKSTOP_SECONDS = 0.05
+RESUBSCRIBE_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0)
+
+log = logging.getLogger("targets.cqrs.waiter")
+
+
+class AppliedVersions:
+    def __init__(self, client: redis.Redis, channel: str) -> None:
+        self._client = client
+        self._channel = channel
+        self._watchers: dict[bytes, set[asyncio.Event]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="applied-versions")
+        # Readers fall back to the backstop until the subscription stands; waiting here just
+        # makes the first reads after start-up as quick as the later ones.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await self._subscribed.wait()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @contextlib.contextmanager
+    def watch(self, stream_id: uuid.UUID) -> Iterator[asyncio.Event]:
+        """An event set whenever a projector announces a new version of `stream_id`."""
+        key = str(stream_id).encode()
+        woken = asyncio.Event()
+        self._watchers.setdefault(key, set()).add(woken)
+        try:
+            yield woken
+        finally:
+            watchers = self._watchers[key]
+            watchers.discard(woken)
+            if not watchers:
+                del self._watchers[key]
+
+    def _announced(self, payload: bytes) -> None:
+        if not self._watchers:
+            return
+        for entry in payload.split(b" "):
+            watchers = self._watchers.get(entry.rpartition(b":")[0])
+            if watchers:
+                for woken in watchers:
+                    woken.set()
+
+    async def _listen(self) -> None:
+        failures = 0
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                self._subscribed.set()
+                failures = 0
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                    if message is not None and message["type"] == "message":
+                        self._announced(message["data"])
+            except (OSError, redis.RedisError) as error:
+                log.warning("subscription to %s lost (%s); readers poll until it is back", self._channel, error)
+                await asyncio.sleep(RESUBSCRIBE_DELAYS[min(failures, len(RESUBSCRIBE_DELAYS) - 1)])
+                failures += 1
+            finally:
+                with contextlib.suppress(OSError, redis.RedisError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
