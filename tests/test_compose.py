@@ -14,6 +14,7 @@ from uvicorn.main import main as uvicorn_cli
 
 from bench.infra.postgres import SERVER_SETTINGS
 from targets.common.settings import TargetSettings
+from targets.cqrs.settings import CqrsSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(30)
@@ -40,7 +41,7 @@ def test_images_are_pinned(services: dict[str, Any]) -> None:
 
 def test_uvicorn_commands_name_real_apps_and_valid_options(services: dict[str, Any]) -> None:
     targets = [name for name, service in services.items() if _command(service)[:1] == ["uvicorn"]]
-    assert {"crud", "floor"} <= set(targets)
+    assert {"crud", "cqrs", "floor"} <= set(targets)
     for name in targets:
         argv = _command(services[name])[1:]
         # Raises click.UsageError on an option uvicorn does not have.
@@ -51,12 +52,24 @@ def test_uvicorn_commands_name_real_apps_and_valid_options(services: dict[str, A
         assert context.params["factory"], f"{name}: the target apps are factories; pass --factory"
 
 
+def test_python_module_commands_name_real_modules_and_valid_arguments(services: dict[str, Any]) -> None:
+    modules = [name for name, service in services.items() if _command(service)[:2] == ["python", "-m"]]
+    assert "cqrs-projector" in modules
+    for name in modules:
+        module_name, *argv = _command(services[name])[2:]
+        module = importlib.import_module(module_name)
+        assert callable(getattr(module, "main", None)), f"{name}: {module_name} has no main()"
+        module.parse_args(argv)  # exits (SystemExit) on arguments the module does not take
+
+
 def test_target_environment_is_valid_settings(services: dict[str, Any]) -> None:
     checked = 0
     for service in services.values():
         environment = service.get("environment") or {}
         if any(key.startswith("BENCH_") for key in environment):
-            TargetSettings.from_env({key: str(value) for key, value in environment.items()})
+            env = {key: str(value) for key, value in environment.items()}
+            TargetSettings.from_env(env)
+            CqrsSettings.from_env(env)
             checked += 1
     assert checked >= 2
 

@@ -13,7 +13,7 @@ class SettingsError(ValueError):
     pass
 
 
-def _int(env: Mapping[str, str], key: str, default: int, *, low: int, high: int) -> int:
+def int_setting(env: Mapping[str, str], key: str, default: int, *, low: int, high: int) -> int:
     raw = env.get(key, "").strip()
     if not raw:
         return default
@@ -50,9 +50,9 @@ class TargetSettings:
         return cls(
             pg_dsn=_optional_str(env, "BENCH_PG_DSN"),
             redis_url=_optional_str(env, "BENCH_REDIS_URL"),
-            pg_pool_size=_int(env, "BENCH_PG_POOL_SIZE", 16, low=1, high=500),
-            max_body_bytes=_int(env, "BENCH_MAX_BODY_BYTES", 64 * 1024, low=1024, high=16 * 1024 * 1024),
-            read_wait_ms=_int(env, "BENCH_READ_WAIT_MS", 1000, low=0, high=60_000),
+            pg_pool_size=int_setting(env, "BENCH_PG_POOL_SIZE", 16, low=1, high=500),
+            max_body_bytes=int_setting(env, "BENCH_MAX_BODY_BYTES", 64 * 1024, low=1024, high=16 * 1024 * 1024),
+            read_wait_ms=int_setting(env, "BENCH_READ_WAIT_MS", 1000, low=0, high=60_000),
             floor_delay=floor_delay,
         )
 

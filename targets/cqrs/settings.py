@@ -7,23 +7,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from targets.common.settings import SettingsError, TargetSettings
+from targets.common.settings import SettingsError, TargetSettings, int_setting
 
 NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 DEFAULT_NAMESPACE = "cqrs"
-
-
-def _int(env: Mapping[str, str], key: str, default: int, *, low: int, high: int) -> int:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{key}={raw!r}: expected an integer between {low} and {high}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{key}={value}: expected an integer between {low} and {high}")
-    return value
 
 
 def check_namespace(namespace: str, key: str = "BENCH_CQRS_NAMESPACE") -> str:
@@ -48,13 +35,13 @@ class CqrsSettings:
         env = os.environ if env is None else env
         return cls(
             namespace=check_namespace(env.get("BENCH_CQRS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE),
-            projectors=_int(env, "BENCH_CQRS_PROJECTORS", 1, low=1, high=64),
-            append_attempts=_int(env, "BENCH_CQRS_APPEND_ATTEMPTS", 8, low=1, high=100),
-            state_cache_size=_int(env, "BENCH_CQRS_STATE_CACHE", 10_000, low=0, high=10_000_000),
-            batch_size=_int(env, "BENCH_CQRS_BATCH", 500, low=1, high=100_000),
-            poll_ms=_int(env, "BENCH_CQRS_POLL_MS", 100, low=1, high=60_000),
-            min_poll_ms=_int(env, "BENCH_CQRS_MIN_POLL_MS", 5, low=0, high=1_000),
-            crash_after_batches=_int(env, "BENCH_CQRS_CRASH_AFTER_BATCHES", 0, low=0, high=1_000_000),
+            projectors=int_setting(env, "BENCH_CQRS_PROJECTORS", 1, low=1, high=64),
+            append_attempts=int_setting(env, "BENCH_CQRS_APPEND_ATTEMPTS", 8, low=1, high=100),
+            state_cache_size=int_setting(env, "BENCH_CQRS_STATE_CACHE", 10_000, low=0, high=10_000_000),
+            batch_size=int_setting(env, "BENCH_CQRS_BATCH", 500, low=1, high=100_000),
+            poll_ms=int_setting(env, "BENCH_CQRS_POLL_MS", 100, low=1, high=60_000),
+            min_poll_ms=int_setting(env, "BENCH_CQRS_MIN_POLL_MS", 5, low=0, high=1_000),
+            crash_after_batches=int_setting(env, "BENCH_CQRS_CRASH_AFTER_BATCHES", 0, low=0, high=1_000_000),
         )
 
     def for_manifest(self) -> dict[str, object]:
