@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import tempfile
@@ -10,8 +11,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from bench.commands.cqrs import history, rebuild
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
+from bench.infra.probe import wait_until
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
 from bench.targets import TARGETS, start_target
@@ -72,6 +75,13 @@ def cli() -> None:
     default=None,
     help="Where target logs go (default: a new temporary directory).",
 )
+@click.option(
+    "--projectors",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Projector processes of the cqrs target, one per shard of the streams (other targets ignore it).",
+)
 def up(
     target: str,
     listen: str,
@@ -83,6 +93,7 @@ def up(
     keep_database: bool,
     floor_delay: str,
     log_dir: Path | None,
+    projectors: int,
 ) -> None:
     """Start the infrastructure and a target, print its base URL, and serve until Ctrl-C."""
     spec = TARGETS[target]
@@ -104,7 +115,13 @@ def up(
         if infra.redis_url is not None:
             settings["BENCH_REDIS_URL"] = infra.redis_url
         running = start_target(
-            spec, settings_env=settings, log_dir=log_dir, host=listen, port=port or None, workers=workers
+            spec,
+            settings_env=settings,
+            log_dir=log_dir,
+            host=listen,
+            port=port or None,
+            workers=workers,
+            projectors=projectors,
         )
         try:
             for kind, info in infra.manifest().items():
@@ -112,13 +129,27 @@ def up(
                 console.print(f"[bold]{kind}[/] {info['mode']} {info['version']} at {info['address']}")
             if infra.database_dsn is not None:
                 console.print(f"database: {infra.database_dsn}")
-            console.print(f"target [bold]{target}[/] with {workers} worker(s); logs in {log_dir}")
+            companions = f" and {len(running.companions)} projector(s)" if running.companions else ""
+            console.print(f"target [bold]{target}[/] with {workers} worker(s){companions}; logs in {log_dir}")
             console.print("Ctrl-C stops the target and the servers.")
             print(running.base_url, flush=True)
-            returncode = running.process.wait()
-            raise InfraError(f"target {target} exited with code {returncode}.\n{log_tail(running.log_path)}")
+            processes = [running.process, *running.companions]
+            wait_until(
+                lambda: any(process.poll() is not None for process in processes),
+                timeout=math.inf,
+                what=f"an exit of target {target}",
+                interval=0.5,
+            )
+            exited = next(process for process in processes if process.poll() is not None)
+            which = f"target {target}" if exited is running.process else f"projector {running.companions.index(exited)}"
+            log = log_tail(running.log_path) if exited is running.process else f"logs in {log_dir}"
+            raise InfraError(f"{which} exited with code {exited.returncode}.\n{log}")
         finally:
             running.stop()
+
+
+cli.add_command(rebuild)
+cli.add_command(history)
 
 
 def main() -> None:
