@@ -1,0 +1,288 @@
+"""Locust event wiring for the scenarios: options, recording on workers, merging on the master, phases.
+
+Imported by every locustfile here. Roles follow Locust's runner: a worker (or the single process
+of a local run) records requests and sends a report every second with runner.send_message; the
+master (or that same single process) merges the reports, keeps the run's phases, fixes the open
+model's schedule once all users are spawned, and stops the test after warm-up + duration.
+
+Phases: ramp (spawning users) -> warm-up -> steady (measured) -> stop. The steady window is
+in whole wall-clock seconds, the same clock `bench run` samples its collectors on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent  # type: ignore[import-untyped]
+import psutil
+from gevent.lock import BoundedSemaphore  # type: ignore[import-untyped]
+from locust import events
+from locust.env import Environment
+from locust.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
+
+from scenarios.aggregation import IntervalMerger, Window
+from scenarios.csvlog import CsvLog
+from scenarios.options import ScenarioOptions, add_arguments
+from scenarios.pacing import ArrivalSchedule
+from scenarios.recording import IntervalRecorder
+
+REPORT_MESSAGE = "bench_report"
+SCHEDULE_MESSAGE = "bench_schedule"
+LOOP_LAG_PERIOD = 0.1  # seconds between the loop-lag probe's wake-ups
+REPORT_OFFSET = 0.05  # report this long after each second ends, so that the second is over everywhere
+SCHEDULE_LEAD = 0.5  # the open model starts this long after the schedule is sent, so every worker has it
+
+
+@dataclass
+class Phases:
+    """Wall-clock times (epoch seconds) of the run's phases, as the master saw them."""
+
+    test_start: float | None = None
+    ramp_end: float | None = None
+    schedule_start: float | None = None
+    steady_start: int | None = None
+    steady_end: int | None = None
+    stop: float | None = None
+    phase: str = "starting"
+    users: int = 0
+    target_users: int = 0
+
+
+class BenchState:
+    """Everything the plugin keeps in one Locust process."""
+
+    def __init__(self) -> None:
+        self.options: ScenarioOptions | None = None
+        self.recorder: IntervalRecorder | None = None
+        self.merger: IntervalMerger | None = None
+        self.schedule = ArrivalSchedule()
+        self.phases = Phases()
+        self.greenlets: list[gevent.Greenlet] = []
+        self.users_log: CsvLog | None = None
+        self.worker_index = 0
+        self.environment: Environment | None = None
+        self.merging = BoundedSemaphore()
+
+    def require_options(self) -> ScenarioOptions:
+        if self.options is None:
+            raise RuntimeError("the scenario options are read at test start; no test has started")
+        return self.options
+
+
+STATE = BenchState()
+
+
+def _is_worker(runner: Runner | None) -> bool:
+    return isinstance(runner, WorkerRunner | LocalRunner)
+
+
+def _is_master(runner: Runner | None) -> bool:
+    return isinstance(runner, MasterRunner | LocalRunner)
+
+
+def _on_parser(parser: Any, **kwargs: Any) -> None:
+    add_arguments(parser)
+
+
+def _on_init(environment: Environment, **kwargs: Any) -> None:
+    STATE.environment = environment
+    runner = environment.runner
+    if runner is None:
+        return
+    if _is_master(runner):
+        runner.register_message(REPORT_MESSAGE, _on_report)
+    if _is_worker(runner):
+        runner.register_message(SCHEDULE_MESSAGE, _on_schedule)
+
+
+def _on_test_start(environment: Environment, **kwargs: Any) -> None:
+    options = STATE.options = ScenarioOptions.from_parsed(environment.parsed_options)
+    runner = environment.runner
+    if _is_worker(runner) and options.out_dir is not None:
+        STATE.worker_index = max(int(getattr(runner, "worker_index", 0)), 0)
+        STATE.recorder = IntervalRecorder(open_model=options.open_model)
+        STATE.greenlets += [gevent.spawn(_report_every_second, runner), gevent.spawn(_probe_loop_lag)]
+    if _is_master(runner) and options.out_dir is not None:
+        workers = len(runner.clients) if isinstance(runner, MasterRunner) else 1
+        STATE.merger = IntervalMerger(options.out_dir, expected_workers=workers, pause=_yield)
+        STATE.users_log = CsvLog(options.out_dir / "users.csv", ["second", "users"])
+        STATE.phases.test_start = time.time()
+        STATE.phases.phase = "ramp"
+        STATE.phases.target_users = int(getattr(environment.parsed_options, "num_users", 0) or 0)
+        STATE.greenlets.append(gevent.spawn(_write_status_every_second, runner, options.out_dir))
+
+
+def _on_request(
+    name: str,
+    response_time: float,
+    response: Any,
+    context: dict[str, Any],
+    exception: BaseException | None,
+    start_time: float | None = None,
+    **kwargs: Any,
+) -> None:
+    recorder = STATE.recorder
+    if recorder is None:
+        return
+    recorder.record_request(
+        name,
+        response_time,
+        start_time=start_time if start_time is not None else time.time() - response_time / 1000.0,
+        intended=context.get("intended"),
+        failure=None if exception is None else failure_kind(response, exception),
+    )
+
+
+def failure_kind(response: Any, exception: BaseException) -> str:
+    status = int(getattr(response, "status_code", 0) or 0)
+    return f"HTTP {status}" if status else type(exception).__name__
+
+
+def _on_spawning_complete(user_count: int, **kwargs: Any) -> None:
+    options = STATE.options
+    runner = STATE.environment.runner if STATE.environment is not None else None
+    if options is None or runner is None or not _is_master(runner):
+        return
+    phases = STATE.phases
+    phases.ramp_end = time.time()
+    started = phases.ramp_end
+    if options.open_model:
+        started = _start_schedule(runner, options.rate)
+    phases.steady_start = math.ceil(started + options.warmup)
+    phases.steady_end = phases.steady_start + math.ceil(options.duration) if options.duration > 0 else None
+    phases.phase = "warmup" if options.warmup > 0 else "steady"
+    if STATE.merger is not None:
+        STATE.merger.window = Window(phases.steady_start, phases.steady_end or 2**62)
+    if phases.steady_end is not None:
+        STATE.greenlets.append(gevent.spawn(_stop_at, runner, phases.steady_end))
+
+
+def _start_schedule(runner: Runner, rate: float) -> float:
+    t0 = time.time() + SCHEDULE_LEAD
+    STATE.phases.schedule_start = t0
+    if isinstance(runner, MasterRunner):
+        workers = sorted(client.id for client in runner.clients.all)
+        for index, client_id in enumerate(workers):
+            data = {"t0": t0, "rate": rate, "index": index, "count": len(workers)}
+            runner.send_message(SCHEDULE_MESSAGE, data, client_id=client_id)
+    else:
+        runner.send_message(SCHEDULE_MESSAGE, {"t0": t0, "rate": rate, "index": 0, "count": 1})
+    return t0
+
+
+def _on_schedule(environment: Environment, msg: Any, **kwargs: Any) -> None:
+    STATE.schedule.start(**msg.data)
+
+
+def _on_report(environment: Environment, msg: Any, **kwargs: Any) -> None:
+    if STATE.merger is not None:
+        with STATE.merging:  # merging yields between endpoints: one report at a time
+            STATE.merger.add_report(msg.data, now=time.time())
+
+
+def _yield() -> None:
+    gevent.sleep(0)
+
+
+def _stop_at(runner: Runner, end: float) -> None:
+    gevent.sleep(max(0.0, end - time.time()) + REPORT_OFFSET)
+    STATE.phases.phase = "stopping"
+    STATE.phases.stop = time.time()
+    runner.stop()  # workers stop their users and send their last report before saying they stopped
+    runner.quit()
+
+
+def _report_every_second(runner: Runner) -> None:
+    process = psutil.Process()
+    process.cpu_percent(None)
+    while True:
+        now = time.time()
+        gevent.sleep(math.floor(now) + 1 + REPORT_OFFSET - now)
+        _send_report(runner, cpu=process.cpu_percent(None))
+
+
+def _send_report(runner: Runner, *, cpu: float | None, everything: bool = False) -> None:
+    recorder = STATE.recorder
+    if recorder is None:
+        return
+    # Within one process the histograms are handed over as they are; encoding is for the wire.
+    through, seconds = recorder.drain(everything=everything, encoded=not isinstance(runner, LocalRunner))
+    report = {"worker": STATE.worker_index, "through": through, "cpu": cpu, "seconds": seconds}
+    runner.send_message(REPORT_MESSAGE, report)
+
+
+def _probe_loop_lag() -> None:
+    """Measure how late this process's event loop wakes a greenlet: a busy loop delays every response too."""
+    recorder = STATE.recorder
+    while recorder is not None:
+        before = time.perf_counter()
+        gevent.sleep(LOOP_LAG_PERIOD)
+        recorder.record_loop_lag(max(0.0, (time.perf_counter() - before - LOOP_LAG_PERIOD) * 1000.0))
+
+
+def _write_status_every_second(runner: Runner, out_dir: Path) -> None:
+    while True:
+        now = time.time()
+        gevent.sleep(math.floor(now) + 1 - now)
+        _update_phase(runner)
+        if STATE.users_log is not None:
+            STATE.users_log.write([[math.floor(now), STATE.phases.users]])
+            STATE.users_log.flush()
+        _write_status(out_dir)
+
+
+def _update_phase(runner: Runner) -> None:
+    phases = STATE.phases
+    phases.users = int(runner.user_count)
+    now = time.time()
+    if phases.phase == "warmup" and phases.steady_start is not None and now >= phases.steady_start:
+        phases.phase = "steady"
+
+
+def _write_status(out_dir: Path) -> None:
+    path = out_dir / "phases.json"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(STATE.phases), indent=2) + "\n")
+    temporary.replace(path)
+
+
+def _on_test_stop(environment: Environment, **kwargs: Any) -> None:
+    runner = environment.runner
+    if runner is not None and _is_worker(runner) and STATE.recorder is not None:
+        _send_report(runner, cpu=None, everything=True)
+
+
+def _on_quit(**kwargs: Any) -> None:
+    for greenlet in STATE.greenlets:
+        greenlet.kill(block=False)
+    if STATE.merger is None:
+        return
+    with STATE.merging:
+        STATE.merger.close(now=time.time())
+    if STATE.users_log is not None:
+        STATE.users_log.close()
+    STATE.phases.phase = "done"
+    if STATE.phases.stop is None:
+        STATE.phases.stop = time.time()
+    options = STATE.require_options()
+    assert options.out_dir is not None
+    _write_status(options.out_dir)
+
+
+def _listen(hook: Any, listener: Callable[..., None]) -> None:
+    hook.add_listener(listener)  # Locust's EventHook is untyped
+
+
+_listen(events.init_command_line_parser, _on_parser)
+_listen(events.init, _on_init)
+_listen(events.test_start, _on_test_start)
+_listen(events.request, _on_request)
+_listen(events.spawning_complete, _on_spawning_complete)
+_listen(events.test_stop, _on_test_stop)
+_listen(events.quit, _on_quit)

@@ -1,0 +1,124 @@
+"""The base of every scenario user: paces itself (closed or open model) and picks one action per task.
+
+Actions are methods of the domain bases, named with their weights in scenarios/mix.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any, ClassVar
+
+import gevent  # type: ignore[import-untyped]
+from locust import FastHttpUser, task
+from locust.contrib.fasthttp import FastResponse
+
+from scenarios import plugin
+from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, MIXES, ORDER_KEYS, VISIBILITY_DEADLINE_SECONDS
+from scenarios.keys import KeyPicker, key_picker
+from scenarios.mix import ActionPlan, Domain, plan_for
+from scenarios.options import ScenarioOptions
+
+PROBE_POLL_INTERVAL = 0.005  # between reads of a probe that found its write not yet visible
+
+
+@cache
+def _plan(user_class: type[BenchUser], options: ScenarioOptions) -> ActionPlan:
+    return plan_for(user_class.domains, read_share=MIXES[options.mix], probe_share=options.visibility_share)
+
+
+_user_serials = itertools.count()
+
+
+class BenchUser(FastHttpUser):
+    abstract = True
+    domains: ClassVar[tuple[Domain, ...]] = ()
+
+    def on_start(self) -> None:
+        options = plugin.STATE.require_options()
+        self.options = options
+        self.rng = random.Random(f"{options.seed}:{plugin.STATE.worker_index}:{next(_user_serials)}")
+        self.plan = _plan(type(self), options)
+        self._intended: float | None = None
+        self._pickers: dict[str, KeyPicker] = {}
+
+    def wait_time(self) -> float:
+        options = self.options
+        if options.open_model:
+            return 0.0  # the arrival schedule paces the next action
+        return options.think_min + self.rng.random() * (options.think_max - options.think_min)
+
+    @task
+    def act(self) -> None:
+        if self.options.open_model:
+            self._intended = plugin.STATE.schedule.claim()
+        action: Callable[[], None] = getattr(self, self.plan.pick(self.rng))
+        action()
+        self._intended = None
+        if plugin.STATE.recorder is not None:
+            plugin.STATE.recorder.record_action()
+
+    def keys(self, file_name: str) -> KeyPicker:
+        picker = self._pickers.get(file_name)
+        if picker is None:
+            picker = self._pickers[file_name] = key_picker(self.options.keys_dir / file_name, self.options.skew)
+        return picker
+
+    def account_id(self) -> str:
+        return self.keys(ACCOUNT_KEYS).pick(self.rng)
+
+    def customer_id(self) -> str:
+        return self.keys(CUSTOMER_KEYS).pick(self.rng)
+
+    def order_id(self) -> str:
+        return self.keys(ORDER_KEYS).pick(self.rng)
+
+    def _context(self) -> dict[str, Any]:
+        """The intended start goes with the action's first request only: later ones start when they can."""
+        intended, self._intended = self._intended, None
+        return {} if intended is None else {"intended": intended}
+
+    def send(
+        self, method: str, path: str, *, name: str, body: Any = None, accept: tuple[int, ...] = ()
+    ) -> FastResponse:
+        """One request; status codes in `accept` are answers of the contract (409 conflicts), not failures."""
+        context = self._context()
+        if not accept:
+            response: FastResponse = self.client.request(method, path, name=name, json=body, context=context)
+            return response
+        with self.client.request(method, path, name=name, json=body, context=context, catch_response=True) as caught:
+            if caught.status_code in accept:
+                caught.success()
+            answered: FastResponse = caught
+            return answered
+
+    def await_visible(self, domain: str, path: str, *, name: str, version: int, written_at: float) -> None:
+        """Read `path` until it shows `version` (min_version read-your-writes) and record how long that took."""
+        deadline = written_at + VISIBILITY_DEADLINE_SECONDS
+        while True:
+            response = self.send("GET", f"{path}?min_version={version}", name=name, accept=(404,))
+            if response.status_code == 200 and response.headers and response.headers.get("x-stale") != "true":
+                self._record_visibility(domain, time.perf_counter() - written_at)
+                return
+            if time.perf_counter() > deadline:
+                self._record_visibility(domain, None)
+                return
+            gevent.sleep(PROBE_POLL_INTERVAL)
+
+    @staticmethod
+    def _record_visibility(domain: str, seconds: float | None) -> None:
+        if plugin.STATE.recorder is not None:
+            plugin.STATE.recorder.record_visibility(domain, seconds)
+
+
+def version_of(response: FastResponse) -> int | None:
+    """The `version` of a successful write's body, or None."""
+    if not 200 <= response.status_code < 300:
+        return None
+    try:
+        return int(response.json()["version"])
+    except (ValueError, KeyError, TypeError):
+        return None
