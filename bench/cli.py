@@ -11,7 +11,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from bench.commands.calibrate import calibrate
 from bench.commands.cqrs import history, rebuild
+from bench.commands.run import run
+from bench.commands.seed import seed
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
 from bench.infra.probe import wait_until
@@ -148,6 +151,9 @@ def up(
             running.stop()
 
 
+cli.add_command(run)
+cli.add_command(seed)
+cli.add_command(calibrate)
 cli.add_command(rebuild)
 cli.add_command(history)
 

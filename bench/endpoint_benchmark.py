@@ -24,19 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-import httpx
-import psutil
 from rich.console import Console
 from rich.table import Table
 
 from bench.infra.processes import stop_process_tree
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
+from bench.run.collectors.processes import ProcessTreeSampler
+from bench.run.validity import GENERATOR_CPU_LIMIT
+from bench.seed.api import seed_through_api
+from bench.seed.dataset import Dataset, SeedSpec
+from bench.seed.keys import write_key_file
 from bench.targets import TARGETS, start_target
 from scenarios.catalog import ENDPOINTS
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "endpoint.py"
 GENERATOR_SATURATED = "CPU usage above 90%"
-GENERATOR_CPU_LIMIT = 90.0  # percent of one core: Locust runs on one core per process
 
 
 @dataclass(frozen=True)
@@ -51,48 +53,6 @@ class EndpointResult:
     generator_cpu_max: float
     target_cpu_mean: float
     generator_saturated: bool
-
-
-async def _seed(base_url: str, accounts: int, deposits: int) -> list[str]:
-    """Open `accounts` accounts, each with `deposits` deposits, through the API itself."""
-    limits = httpx.Limits(max_connections=32)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0) as client:
-        semaphore = asyncio.Semaphore(32)
-
-        async def open_one(index: int) -> str:
-            async with semaphore:
-                response = await client.post("/accounts", json={"owner": f"seed-{index}", "initial_deposit": 10_000})
-                response.raise_for_status()
-                account_id: str = response.json()["id"]
-                for _ in range(deposits):
-                    deposit = await client.post(f"/accounts/{account_id}/deposits", json={"amount": 100})
-                    deposit.raise_for_status()
-                return account_id
-
-        return list(await asyncio.gather(*(open_one(i) for i in range(accounts))))
-
-
-class CpuSampler:
-    """Per-second CPU% of a process tree, sampled with psutil while something else runs."""
-
-    def __init__(self, root_pid: int) -> None:
-        self.root = psutil.Process(root_pid)
-        self.samples: list[float] = []
-        self._known: dict[int, psutil.Process] = {}
-
-    def sample(self) -> None:
-        try:
-            tree = [self.root, *self.root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return
-        total = 0.0
-        for process in tree:
-            known = self._known.setdefault(process.pid, process)
-            try:
-                total += known.cpu_percent(interval=None)  # since this process's previous call
-            except psutil.NoSuchProcess:
-                continue
-        self.samples.append(total)
 
 
 def run_locust(
@@ -124,7 +84,8 @@ def run_locust(
     log_path = out_dir / f"{endpoint}.log"
     with log_path.open("w") as log:
         locust = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
-        generator, target = CpuSampler(locust.pid), CpuSampler(target_pid)
+        generator = ProcessTreeSampler([locust.pid], memory=False)
+        target = ProcessTreeSampler([target_pid], memory=False)
         deadline = time.monotonic() + seconds + 120
         try:
             while locust.poll() is None:
@@ -141,7 +102,7 @@ def run_locust(
         raise click.ClickException(f"locust wrote no statistics for {endpoint}; see {log_path}")
     with stats_path.open() as stats:
         aggregated = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
-    steady = generator.samples[2:-1] or generator.samples  # leave out spawning and shutdown
+    steady = generator.cpu_history[2:-1] or generator.cpu_history  # leave out spawning and shutdown
     return EndpointResult(
         endpoint=endpoint,
         requests=int(aggregated["Request Count"]),
@@ -151,7 +112,7 @@ def run_locust(
         p99_ms=float(aggregated["99%"]),
         generator_cpu_mean=statistics.fmean(steady) if steady else 0.0,
         generator_cpu_max=max(steady, default=0.0),
-        target_cpu_mean=statistics.fmean(target.samples[2:-1] or target.samples or [0.0]),
+        target_cpu_mean=statistics.fmean(target.cpu_history[2:-1] or target.cpu_history or [0.0]),
         generator_saturated=max(steady, default=0.0) > GENERATOR_CPU_LIMIT
         or GENERATOR_SATURATED in log_path.read_text(),
     )
@@ -216,7 +177,8 @@ def main(
         try:
             console.print(f"seeding {accounts} accounts x {deposits} deposits into {target} ...")
             keys_file = out / "accounts.txt"
-            keys_file.write_text("\n".join(asyncio.run(_seed(running.base_url, accounts, deposits))) + "\n")
+            seeded = asyncio.run(seed_through_api(running.base_url, Dataset(SeedSpec(accounts, deposits + 1, 1, 0, 1))))
+            write_key_file(keys_file, seeded.account_ids)
             results = []
             for endpoint in endpoints or ENDPOINTS:
                 console.print(f"{endpoint}: {users} users, {seconds} s ...")

@@ -1,0 +1,1 @@
+"""What `bench run` samples once a second besides Locust: processes, PostgreSQL's counters, the target's /stats."""

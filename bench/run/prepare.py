@@ -1,0 +1,141 @@
+"""Everything before the load: servers, seeding, the target, and what can be sampled of them.
+
+Resources go onto the caller's ExitStack, so that they are released in reverse order on any
+exit (the target before the servers it uses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.infra.errors import InfraError
+from bench.infra.postgres import EmbeddedPostgres
+from bench.infra.redis import EmbeddedRedis
+from bench.infra.stack import Infrastructure
+from bench.run.collectors.postgres import PostgresCounters
+from bench.run.collectors.processes import ProcessTreeSampler
+from bench.run.rundir import RunDirectory
+from bench.run.sampling import Component
+from bench.run.settings import RunSettings
+from bench.run.watchdog import Watchdog
+from bench.seed.api import seed_through_api
+from bench.seed.dataset import Dataset
+from bench.seed.keys import write_key_file, write_keys
+from bench.seed.load import SeedPlace, SeedReport, seed_target
+from bench.seed.progress import Progress
+from bench.targets import TARGETS, RunningTarget, start_target
+from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, ORDER_KEYS
+
+
+@dataclass
+class Stage:
+    """What a run drives and watches."""
+
+    base_url: str
+    keys_dir: Path
+    infra: Infrastructure | None = None
+    target: RunningTarget | None = None
+    seed: dict[str, object] | None = None
+    components: list[Component] = field(default_factory=list)
+    postgres: PostgresCounters | None = None
+    watchdog: Watchdog = field(default_factory=Watchdog)
+
+
+def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress: Progress) -> Stage:
+    if settings.target is None:
+        return _prepare_external(settings, run, progress)
+    spec = TARGETS[settings.target]
+    infra = stack.enter_context(
+        Infrastructure(
+            pg_dsn=settings.pg_dsn,
+            redis_url=settings.redis_url,
+            need_postgres=spec.needs_postgres,
+            need_redis=spec.needs_redis,
+        )
+    )
+    run.update_manifest(infrastructure=infra.manifest())
+    target_env = _target_env(settings, infra)
+    seed = _seed(settings, run, infra, target_env, progress)
+    running = start_target(
+        spec, settings_env=target_env, log_dir=run.logs, workers=settings.workers, projectors=settings.projectors
+    )
+    stack.callback(running.stop)
+    stage = Stage(running.base_url, run.keys, infra, running, seed.as_dict() if seed else None)
+    stage.components = _components(infra, running)
+    if infra.database_dsn is not None:
+        runner = stack.enter_context(asyncio.Runner())
+        stage.postgres = PostgresCounters(infra.database_dsn, runner)
+    stage.watchdog.watch_target(running)
+    stage.watchdog.watch_infrastructure(infra)
+    return stage
+
+
+def _target_env(settings: RunSettings, infra: Infrastructure) -> dict[str, str]:
+    env = {"BENCH_PG_POOL_SIZE": str(settings.pg_pool_size), "BENCH_FLOOR_DELAY": settings.floor_delay}
+    if infra.database_dsn is not None:
+        env["BENCH_PG_DSN"] = infra.database_dsn
+    if infra.redis_url is not None:
+        env["BENCH_REDIS_URL"] = infra.redis_url
+    return env
+
+
+def _seed(
+    settings: RunSettings, run: RunDirectory, infra: Infrastructure, target_env: dict[str, str], progress: Progress
+) -> SeedReport | None:
+    assert settings.target is not None
+    if settings.keys_dir is not None:
+        raise InfraError("--keys is for --host runs; a started target gets a fresh database and its own seed")
+    if not settings.load_data:
+        write_keys(Dataset(settings.seed_spec), run.keys)
+        return None
+    place = SeedPlace(infra.database_dsn, infra.redis_url, target_env)
+    return seed_target(settings.target, settings.seed_spec, keys_dir=run.keys, place=place, progress=progress)
+
+
+def _prepare_external(settings: RunSettings, run: RunDirectory, progress: Progress) -> Stage:
+    assert settings.host is not None
+    stage = Stage(settings.host, run.keys)
+    if settings.keys_dir is not None:
+        for name in (ACCOUNT_KEYS, CUSTOMER_KEYS, ORDER_KEYS):
+            source = settings.keys_dir / name
+            if not source.exists():
+                raise InfraError(f"the key directory {settings.keys_dir} has no {name}; `bench seed` writes them")
+            shutil.copy(source, run.keys / name)
+        stage.seed = {"keys_from": str(settings.keys_dir)}
+    elif settings.load_data:
+        data = Dataset(settings.seed_spec)
+        seeded = asyncio.run(seed_through_api(settings.host, data, progress))
+        write_key_file(run.keys / ACCOUNT_KEYS, seeded.account_ids)
+        write_key_file(run.keys / CUSTOMER_KEYS, seeded.customer_ids)
+        write_key_file(run.keys / ORDER_KEYS, seeded.order_ids)
+        stage.seed = {"through_api": True, "spec": vars(settings.seed_spec)}
+    else:
+        raise InfraError("a --host run with --no-seed needs --keys DIR with the key files of an earlier seed")
+    reason = f"an external service at {settings.host}, not started by the harness"
+    stage.components = [Component("target", None, reason), _harness()]
+    return stage
+
+
+def _components(infra: Infrastructure, target: RunningTarget) -> list[Component]:
+    components = [Component("target", ProcessTreeSampler([target.process.pid]))]
+    if target.companions:
+        components.append(Component("projectors", ProcessTreeSampler([p.pid for p in target.companions])))
+    if isinstance(infra.postgres, EmbeddedPostgres):
+        components.append(Component("postgres", ProcessTreeSampler([infra.postgres.pid])))
+    elif infra.postgres is not None:
+        components.append(Component("postgres", None, "an external server; its processes are not visible here"))
+    if isinstance(infra.redis, EmbeddedRedis):
+        components.append(Component("redis", ProcessTreeSampler([infra.redis.pid])))
+    elif infra.redis is not None:
+        components.append(Component("redis", None, "an external server; its processes are not visible here"))
+    components.append(_harness())
+    return components
+
+
+def _harness() -> Component:
+    return Component("harness", ProcessTreeSampler([os.getpid()], descendants=False))

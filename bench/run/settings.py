@@ -1,0 +1,87 @@
+"""A run's settings, checked once: what `bench run` and `bench calibrate` hand to the orchestration."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.infra.urls import redact_url
+from bench.seed.dataset import SeedSpec
+from scenarios.keys import Skew
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    scenario: str
+    mix: str
+    users: int  # closed model: the population; open model: how many requests may be in flight
+    spawn_rate: float
+    rate: float | None  # open model: actions per second over all Locust processes
+    duration: float  # steady-state seconds measured
+    warmup: float  # seconds after the ramp that are run but not summarized
+    processes: int  # Locust processes generating load (more than 1: a master plus this many workers)
+    think_time: tuple[float, float]
+    skew: Skew
+    visibility_share: float
+    seed: int
+
+    @property
+    def open_model(self) -> bool:
+        return self.rate is not None
+
+    @property
+    def ramp_seconds(self) -> float:
+        return self.users / self.spawn_rate
+
+    def expected_seconds(self) -> float:
+        return self.ramp_seconds + self.warmup + self.duration
+
+    def as_manifest(self) -> dict[str, object]:
+        recorded = asdict(self)
+        recorded["skew"] = str(self.skew)
+        recorded["model"] = "open" if self.open_model else "closed"
+        if self.open_model:
+            recorded["think_time"] = None
+        return recorded
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    load: LoadSettings
+    target: str | None  # None with an external --host
+    host: str | None
+    out: Path
+    seed_spec: SeedSpec
+    load_data: bool = True  # False (--no-seed): only the key files of the data set are written
+    workers: int = 1
+    projectors: int = 1
+    pg_pool_size: int = 16
+    floor_delay: str = "none"
+    pg_dsn: str | None = None
+    redis_url: str | None = None
+    keys_dir: Path | None = None  # key files of an earlier seed, instead of seeding
+
+    @property
+    def label(self) -> str:
+        return f"{self.target or 'host'}-{self.load.scenario}-{self.load.mix}"
+
+    def deadline_seconds(self) -> float:
+        """How long Locust may take before the harness gives up on it: generously more than planned."""
+        return math.ceil(self.load.expected_seconds() * 1.5) + 120
+
+    def as_manifest(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "host": self.host,
+            "load": self.load.as_manifest(),
+            "target_workers": self.workers,
+            "projectors": self.projectors if self.target == "cqrs" else None,
+            "pg_pool_size": self.pg_pool_size,
+            "floor_delay": self.floor_delay if self.target == "floor" else None,
+            "pg_dsn": redact_url(self.pg_dsn) if self.pg_dsn else "embedded",
+            "redis_url": redact_url(self.redis_url) if self.redis_url else "embedded",
+            "seed_spec": asdict(self.seed_spec),
+            "load_data": self.load_data,
+            "keys_dir": str(self.keys_dir) if self.keys_dir is not None else None,
+        }

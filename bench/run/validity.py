@@ -1,0 +1,101 @@
+"""Is the run's measurement trustworthy? A saturated load generator or a missed arrival rate says no.
+
+Only the steady-state seconds count: spawning 10,000 users may well use a whole core for a
+while, and that is not what the latencies of the steady state went through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd  # type: ignore[import-untyped]
+
+from bench.run.timeseries import read_csv
+
+GENERATOR_CPU_LIMIT = 90.0  # percent of one core, per Locust process (each runs on one core)
+LOOP_LAG_LIMIT_MS = 20.0  # a greenlet woken this late delays responses' timing as much
+LOOP_LAG_QUANTILE = 0.9  # of the per-second maximum lag of each worker
+RATE_SHORTFALL_LIMIT = 0.95  # achieved / asked open-model rate
+
+
+@dataclass
+class Validity:
+    valid: bool = True
+    reasons: list[str] = field(default_factory=list)
+    measures: dict[str, object] = field(default_factory=dict)
+
+    def invalidate(self, reason: str) -> None:
+        self.valid = False
+        self.reasons.append(reason)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"valid": self.valid, "reasons": self.reasons, "measures": self.measures}
+
+
+def _steady(frame: pd.DataFrame, seconds: set[int]) -> pd.DataFrame:
+    return frame[frame["second"].isin(seconds)] if not frame.empty else frame
+
+
+def judge(
+    run: Path, steady_seconds: set[int], *, asked_rate: float | None, complete: bool, why_incomplete: str | None
+) -> Validity:
+    validity = Validity()
+    if not complete:
+        validity.invalidate(f"the run did not complete: {why_incomplete}")
+    if not steady_seconds:
+        validity.invalidate("no steady-state second was measured (the run ended during ramp-up or warm-up)")
+        return validity
+    _judge_generator_cpu(validity, _steady(read_csv(run / "samples" / "generator.csv"), steady_seconds))
+    _judge_loop_lag(validity, _steady(read_csv(run / "loop_lag.csv"), steady_seconds))
+    if asked_rate is not None:
+        actions = _steady(read_csv(run / "actions.csv"), steady_seconds)
+        achieved = float(actions["actions"].sum()) / len(steady_seconds) if not actions.empty else 0.0
+        validity.measures["asked_rate"] = asked_rate
+        validity.measures["achieved_rate"] = round(achieved, 2)
+        if achieved < RATE_SHORTFALL_LIMIT * asked_rate:
+            validity.invalidate(
+                f"the open model achieved {achieved:,.1f} actions/s of the {asked_rate:,.1f} asked "
+                f"({achieved / asked_rate:.1%}, below {RATE_SHORTFALL_LIMIT:.0%})"
+            )
+    return validity
+
+
+def _judge_generator_cpu(validity: Validity, generator: pd.DataFrame) -> None:
+    if generator.empty:
+        validity.measures["generator_cpu"] = "not sampled"
+        return
+    by_process = generator.groupby(["pid", "role"])["cpu_percent"]
+    means, peaks = by_process.mean(), by_process.max()
+    validity.measures["generator_cpu"] = [
+        {
+            "pid": int(pid),
+            "role": role,
+            "mean_percent": round(float(mean), 1),
+            "max_percent": round(float(peaks[pid, role]), 1),
+        }
+        for (pid, role), mean in means.items()
+    ]
+    for (pid, role), mean in means.items():
+        if mean > GENERATOR_CPU_LIMIT:
+            validity.invalidate(
+                f"the load generator saturated: Locust {role} process {pid} used {mean:.0f}% of a core on "
+                f"average in the steady state (limit {GENERATOR_CPU_LIMIT:.0f}%)"
+            )
+
+
+def _judge_loop_lag(validity: Validity, lag: pd.DataFrame) -> None:
+    if lag.empty:
+        validity.measures["loop_lag"] = "not sampled"
+        return
+    quantiles = lag.groupby("worker")["lag_max_ms"].quantile(LOOP_LAG_QUANTILE)
+    validity.measures["loop_lag_p90_of_per_second_max_ms"] = {
+        int(worker): round(float(value), 2) for worker, value in quantiles.items()
+    }
+    for worker, value in quantiles.items():
+        if value > LOOP_LAG_LIMIT_MS:
+            validity.invalidate(
+                f"the load generator's event loop lagged: in more than {1 - LOOP_LAG_QUANTILE:.0%} of the steady "
+                f"seconds, worker {worker} woke a greenlet over {LOOP_LAG_LIMIT_MS:.0f} ms late "
+                f"(90th percentile of its worst delay per second: {value:.0f} ms)"
+            )
