@@ -20,7 +20,7 @@ from bench.infra.logs import log_tail
 from bench.infra.probe import wait_until
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
-from bench.targets import TARGETS, start_target
+from bench.targets import TARGETS, server_settings, start_target
 from targets.common.delay import DELAY_SYNTAX, parse_delay
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -112,11 +112,11 @@ def up(
             keep_database=keep_database,
         ) as infra,
     ):
-        settings = {"BENCH_PG_POOL_SIZE": str(pg_pool_size), "BENCH_FLOOR_DELAY": floor_delay}
-        if infra.database_dsn is not None:
-            settings["BENCH_PG_DSN"] = infra.database_dsn
-        if infra.redis_url is not None:
-            settings["BENCH_REDIS_URL"] = infra.redis_url
+        settings = {
+            "BENCH_PG_POOL_SIZE": str(pg_pool_size),
+            "BENCH_FLOOR_DELAY": floor_delay,
+            **server_settings(infra.database_dsn, infra.redis_url),
+        }
         running = start_target(
             spec,
             settings_env=settings,

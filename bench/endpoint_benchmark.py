@@ -34,7 +34,7 @@ from bench.run.validity import GENERATOR_CPU_LIMIT
 from bench.seed.api import seed_through_api
 from bench.seed.dataset import Dataset, SeedSpec
 from bench.seed.keys import write_key_file
-from bench.targets import TARGETS, start_target
+from bench.targets import TARGETS, server_settings, start_target
 from scenarios.catalog import ENDPOINTS
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "endpoint.py"
@@ -168,11 +168,7 @@ def main(
         need_postgres=spec.needs_postgres,
         need_redis=spec.needs_redis,
     ) as infra:
-        settings = {}
-        if infra.database_dsn is not None:
-            settings["BENCH_PG_DSN"] = infra.database_dsn
-        if infra.redis_url is not None:
-            settings["BENCH_REDIS_URL"] = infra.redis_url
+        settings = server_settings(infra.database_dsn, infra.redis_url)
         running = start_target(spec, settings_env=settings, log_dir=out, workers=workers)
         try:
             console.print(f"seeding {accounts} accounts x {deposits} deposits into {target} ...")

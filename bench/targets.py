@@ -83,6 +83,16 @@ class RunningTarget:
                 stop_process_tree(companion, timeout=timeout)
 
 
+def server_settings(database_dsn: str | None, redis_url: str | None) -> dict[str, str]:
+    """The target settings that point a target at its database and Redis (those it has)."""
+    settings = {}
+    if database_dsn is not None:
+        settings["BENCH_PG_DSN"] = database_dsn
+    if redis_url is not None:
+        settings["BENCH_REDIS_URL"] = redis_url
+    return settings
+
+
 def uvicorn_argv(spec: TargetSpec, *, host: str, port: int, workers: int) -> list[str]:
     return [
         sys.executable,
@@ -206,4 +216,4 @@ def _healthy(base_url: str) -> bool:
     return httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200
 
 
-__all__ = ["TARGETS", "Companion", "RunningTarget", "TargetSpec", "start_companion", "start_target"]
+__all__ = ["TARGETS", "Companion", "RunningTarget", "TargetSpec", "server_settings", "start_companion", "start_target"]

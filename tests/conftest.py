@@ -11,7 +11,7 @@ import pytest
 
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
-from bench.targets import TARGETS, RunningTarget, start_target
+from bench.targets import TARGETS, RunningTarget, server_settings, start_target
 from tests.api import Api
 
 # The contract suite runs against every stateful target; a new target joins by being listed here.
@@ -32,12 +32,11 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def target_settings(infra: Infrastructure, database_dsn: str | None) -> dict[str, str]:
     # Each target instance keeps its Redis keys under a namespace of its own (only cqrs uses Redis),
     # which also isolates them on an external server, where the harness holds just one db index.
-    settings = {"BENCH_PG_POOL_SIZE": "8", "BENCH_CQRS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}"}
-    if database_dsn is not None:
-        settings["BENCH_PG_DSN"] = database_dsn
-    if infra.redis_url is not None:
-        settings["BENCH_REDIS_URL"] = infra.redis_url
-    return settings
+    return {
+        "BENCH_PG_POOL_SIZE": "8",
+        "BENCH_CQRS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
+        **server_settings(database_dsn, infra.redis_url),
+    }
 
 
 @pytest.fixture(scope="session", params=CONTRACT_TARGETS)

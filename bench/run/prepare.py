@@ -28,7 +28,7 @@ from bench.seed.dataset import Dataset
 from bench.seed.keys import write_key_file, write_keys
 from bench.seed.load import SeedPlace, SeedReport, seed_target
 from bench.seed.progress import Progress
-from bench.targets import TARGETS, RunningTarget, start_target
+from bench.targets import TARGETS, RunningTarget, server_settings, start_target
 from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, ORDER_KEYS
 
 
@@ -76,12 +76,11 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
 
 
 def _target_env(settings: RunSettings, infra: Infrastructure) -> dict[str, str]:
-    env = {"BENCH_PG_POOL_SIZE": str(settings.pg_pool_size), "BENCH_FLOOR_DELAY": settings.floor_delay}
-    if infra.database_dsn is not None:
-        env["BENCH_PG_DSN"] = infra.database_dsn
-    if infra.redis_url is not None:
-        env["BENCH_REDIS_URL"] = infra.redis_url
-    return env
+    return {
+        "BENCH_PG_POOL_SIZE": str(settings.pg_pool_size),
+        "BENCH_FLOOR_DELAY": settings.floor_delay,
+        **server_settings(infra.database_dsn, infra.redis_url),
+    }
 
 
 def _seed(
