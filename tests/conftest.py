@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +13,7 @@ from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
 from bench.targets import TARGETS, RunningTarget, server_settings, start_target
 from tests.api import Api
+from tests.cqrs_support import CqrsStore, cqrs_store, forget_database, new_database
 
 # The contract suite runs against every stateful target; a new target joins by being listed here.
 CONTRACT_TARGETS = ["crud", "cqrs"]
@@ -58,3 +59,23 @@ def running_target(request: pytest.FixtureRequest, infra: Infrastructure, logs_d
 def api(running_target: RunningTarget) -> Iterator[Api]:
     with httpx.Client(base_url=running_target.base_url, timeout=30.0) as client:
         yield Api(running_target.spec.name, running_target.base_url, client)
+
+
+# The CQRS store tests: a database of their own on the session's servers, and the store opened on it.
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def database(infra: Infrastructure) -> Iterator[str]:
+    dsn = new_database(infra)
+    yield dsn
+    forget_database(infra, dsn)
+
+
+@pytest.fixture
+async def store(database: str, infra: Infrastructure) -> AsyncIterator[CqrsStore]:
+    assert infra.redis_url is not None
+    async with cqrs_store(database, infra.redis_url) as opened:
+        yield opened

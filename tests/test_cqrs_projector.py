@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from subprocess import Popen
 
@@ -18,7 +18,6 @@ import asyncpg
 import pytest
 
 from bench.infra.processes import spawn, stop_process_tree
-from bench.infra.stack import Infrastructure
 from bench.targets import TARGETS, start_companion
 from targets.common import contract
 from targets.common.errors import NotFound
@@ -26,30 +25,11 @@ from targets.cqrs import commands
 from targets.cqrs.events import AccountOpened
 from targets.cqrs.eventstore import Cursor, EventStore, init_connection
 from targets.cqrs.state import evolve
-from tests.cqrs_support import CqrsStore, cqrs_store, eventually, forget_database, new_database, store_settings
+from tests.cqrs_support import CqrsStore, eventually, store_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
 
 StartProjector = Callable[..., Popen[bytes]]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def database(infra: Infrastructure) -> Iterator[str]:
-    dsn = new_database(infra)
-    yield dsn
-    forget_database(infra, dsn)
-
-
-@pytest.fixture
-async def store(database: str, infra: Infrastructure) -> AsyncIterator[CqrsStore]:
-    assert infra.redis_url is not None
-    async with cqrs_store(database, infra.redis_url) as opened:
-        yield opened
 
 
 @pytest.fixture

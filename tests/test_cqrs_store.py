@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 
-from bench.infra.stack import Infrastructure
 from targets.common import contract
 from targets.common.errors import ConcurrencyConflict, IdempotencyKeyReused, InsufficientFunds
 from targets.common.service import Idempotency
@@ -18,28 +16,9 @@ from targets.cqrs.events import DepositMade
 from targets.cqrs.eventstore import AppendOutcome, apply_schema
 from targets.cqrs.shards import shard_of
 from targets.cqrs.state import AccountState
-from tests.cqrs_support import CqrsStore, cqrs_store, forget_database, new_database
+from tests.cqrs_support import CqrsStore
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def database(infra: Infrastructure) -> Iterator[str]:
-    dsn = new_database(infra)
-    yield dsn
-    forget_database(infra, dsn)
-
-
-@pytest.fixture
-async def store(database: str, infra: Infrastructure) -> AsyncIterator[CqrsStore]:
-    assert infra.redis_url is not None
-    async with cqrs_store(database, infra.redis_url) as opened:
-        yield opened
 
 
 async def _stream_versions(store: CqrsStore, stream_id: uuid.UUID) -> list[int]:

@@ -24,11 +24,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 PROJECTORS = 2
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def target(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTarget]:
     assert infra.redis_url is not None
