@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 
-import gevent  # type: ignore[import-untyped]
-from gevent.event import Event  # type: ignore[import-untyped]
+import gevent
+from gevent.event import Event
 
 
 class ArrivalSchedule:

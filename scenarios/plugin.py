@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
-import gevent  # type: ignore[import-untyped]
+import gevent
 import psutil
-from gevent.lock import BoundedSemaphore  # type: ignore[import-untyped]
+from gevent.lock import BoundedSemaphore
 from locust import events
 from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
@@ -63,7 +63,7 @@ class BenchState:
         self.merger: IntervalMerger | None = None
         self.schedule = ArrivalSchedule()
         self.phases = Phases()
-        self.greenlets: list[gevent.Greenlet] = []
+        self.greenlets: list[gevent.Greenlet[..., Any]] = []
         self.users_log: CsvLog | None = None
         self.worker_index = 0
         self.environment: Environment | None = None
@@ -78,11 +78,11 @@ class BenchState:
 STATE = BenchState()
 
 
-def _is_worker(runner: Runner | None) -> bool:
+def _is_worker(runner: Runner | None) -> TypeGuard[WorkerRunner | LocalRunner]:
     return isinstance(runner, WorkerRunner | LocalRunner)
 
 
-def _is_master(runner: Runner | None) -> bool:
+def _is_master(runner: Runner | None) -> TypeGuard[MasterRunner | LocalRunner]:
     return isinstance(runner, MasterRunner | LocalRunner)
 
 

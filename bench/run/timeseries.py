@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 MIB = 1024 * 1024
 PG_RATES = {
@@ -76,8 +76,13 @@ def _processes(run: Path) -> pd.DataFrame:
         processes[column.replace("_bytes", "_mib")] = processes[column] / MIB
     wide = processes.pivot_table(index="second", columns="component",
                                  values=["cpu_percent", "rss_mib", "uss_mib", "pss_mib"], aggfunc="last")  # fmt: skip
-    wide.columns = [f"{component}_{value}" for value, component in wide.columns]
+    wide.columns = [f"{component}_{value}" for value, component in _pairs(wide.columns)]
     return wide
+
+
+def _pairs(columns: pd.Index) -> list[tuple[str, str]]:
+    """The (value, key) pairs of a pivot table's two-level columns."""
+    return [(str(value), str(key)) for value, key in columns]
 
 
 def _postgres(run: Path) -> pd.DataFrame:
@@ -106,7 +111,7 @@ def _visibility(run: Path) -> pd.DataFrame:
     if visibility.empty:
         return pd.DataFrame()
     wide = visibility.pivot_table(index="second", columns="domain", values=["probes", "p99_ms"], aggfunc="last")
-    wide.columns = [f"visibility_{domain}_{value}" for value, domain in wide.columns]
+    wide.columns = [f"visibility_{domain}_{value}" for value, domain in _pairs(wide.columns)]
     return wide
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from bench.run.timeseries import read_csv
 
@@ -33,6 +33,16 @@ class Validity:
         return {"valid": self.valid, "reasons": self.reasons, "measures": self.measures}
 
 
+@dataclass(frozen=True)
+class ProcessCpu:
+    name: str
+    mean: float
+    peak: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"process": self.name, "mean_percent": round(self.mean, 1), "max_percent": round(self.peak, 1)}
+
+
 def _steady(frame: pd.DataFrame, seconds: set[int]) -> pd.DataFrame:
     return frame[frame["second"].isin(seconds)] if not frame.empty else frame
 
@@ -46,8 +56,9 @@ def judge(
     if not steady_seconds:
         validity.invalidate("no steady-state second was measured (the run ended during ramp-up or warm-up)")
         return validity
-    _judge_generator_cpu(validity, _steady(read_csv(run / "samples" / "generator.csv"), steady_seconds))
-    _judge_loop_lag(validity, _steady(read_csv(run / "loop_lag.csv"), steady_seconds))
+    lag = _steady(read_csv(run / "loop_lag.csv"), steady_seconds)
+    _judge_generator_cpu(validity, _steady(read_csv(run / "samples" / "generator.csv"), steady_seconds), lag)
+    _judge_loop_lag(validity, lag)
     if asked_rate is not None:
         actions = _steady(read_csv(run / "actions.csv"), steady_seconds)
         achieved = float(actions["actions"].sum()) / len(steady_seconds) if not actions.empty else 0.0
@@ -61,25 +72,28 @@ def judge(
     return validity
 
 
-def _judge_generator_cpu(validity: Validity, generator: pd.DataFrame) -> None:
-    if generator.empty:
+def _judge_generator_cpu(validity: Validity, generator: pd.DataFrame, lag: pd.DataFrame) -> None:
+    """The harness samples local Locust processes; workers elsewhere are judged by the CPU they report."""
+    sampled = [] if generator.empty else [
+        ProcessCpu(f"Locust {row['role']} process {row['pid']}", float(row["mean"]), float(row["max"]))
+        for row in generator.groupby(["pid", "role"])["cpu_percent"].agg(["mean", "max"]).reset_index()
+        .to_dict("records")
+    ]  # fmt: skip
+    sampled_workers = sum(1 for process in sampled if "master" not in process.name)
+    reported = [] if lag.empty or "cpu_percent" not in lag else [
+        ProcessCpu(f"Locust worker {row['worker']} (its own report)", float(row["mean"]), float(row["max"]))
+        for row in lag.dropna(subset=["cpu_percent"]).groupby("worker")["cpu_percent"].agg(["mean", "max"])
+        .reset_index().to_dict("records")
+    ]  # fmt: skip
+    judged = sampled if len(reported) <= sampled_workers else sampled + reported
+    if not judged:
         validity.measures["generator_cpu"] = "not sampled"
         return
-    by_process = generator.groupby(["pid", "role"])["cpu_percent"]
-    means, peaks = by_process.mean(), by_process.max()
-    validity.measures["generator_cpu"] = [
-        {
-            "pid": int(pid),
-            "role": role,
-            "mean_percent": round(float(mean), 1),
-            "max_percent": round(float(peaks[pid, role]), 1),
-        }
-        for (pid, role), mean in means.items()
-    ]
-    for (pid, role), mean in means.items():
-        if mean > GENERATOR_CPU_LIMIT:
+    validity.measures["generator_cpu"] = [process.as_dict() for process in judged]
+    for process in judged:
+        if process.mean > GENERATOR_CPU_LIMIT:
             validity.invalidate(
-                f"the load generator saturated: Locust {role} process {pid} used {mean:.0f}% of a core on "
+                f"the load generator saturated: {process.name} used {process.mean:.0f}% of a core on "
                 f"average in the steady state (limit {GENERATOR_CPU_LIMIT:.0f}%)"
             )
 
@@ -89,10 +103,9 @@ def _judge_loop_lag(validity: Validity, lag: pd.DataFrame) -> None:
         validity.measures["loop_lag"] = "not sampled"
         return
     quantiles = lag.groupby("worker")["lag_max_ms"].quantile(LOOP_LAG_QUANTILE)
-    validity.measures["loop_lag_p90_of_per_second_max_ms"] = {
-        int(worker): round(float(value), 2) for worker, value in quantiles.items()
-    }
-    for worker, value in quantiles.items():
+    by_worker = {int(str(worker)): float(value) for worker, value in quantiles.items()}
+    validity.measures["loop_lag_p90_of_per_second_max_ms"] = {worker: round(v, 2) for worker, v in by_worker.items()}
+    for worker, value in by_worker.items():
         if value > LOOP_LAG_LIMIT_MS:
             validity.invalidate(
                 f"the load generator's event loop lagged: in more than {1 - LOOP_LAG_QUANTILE:.0%} of the steady "

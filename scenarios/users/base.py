@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, ClassVar
 
-import gevent  # type: ignore[import-untyped]
+import gevent
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FastResponse
 
