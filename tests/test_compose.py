@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import pytest
 import yaml
 from uvicorn.main import main as uvicorn_cli
 
+from bench.commands.seed import seed
 from bench.infra.postgres import SERVER_SETTINGS
 from targets.common.settings import TargetSettings
 from targets.cqrs.settings import CqrsSettings
@@ -28,7 +32,11 @@ def services() -> dict[str, Any]:
 
 def _command(service: dict[str, Any]) -> list[str]:
     command = service.get("command", [])
-    return shlex.split(command) if isinstance(command, str) else list(command)
+    words = shlex.split(command) if isinstance(command, str) else list(command)
+    return [_INTERPOLATION.sub(lambda match: match.group(2), word) for word in words]
+
+
+_INTERPOLATION = re.compile(r"\$\{(\w+):-([^}]*)\}")  # ${VAR:-default}, as compose fills it in when VAR is unset
 
 
 def test_images_are_pinned(services: dict[str, Any]) -> None:
@@ -78,6 +86,9 @@ def test_dependencies_exist_and_wait_for_health(services: dict[str, Any]) -> Non
     for name, service in services.items():
         for dependency, condition in (service.get("depends_on") or {}).items():
             assert dependency in services, f"{name} depends on unknown service {dependency}"
+            if condition == {"condition": "service_completed_successfully"}:
+                assert "load" in services[dependency].get("profiles", []), f"{dependency} is a one-off job"
+                continue
             assert condition == {"condition": "service_healthy"}
             assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck to wait on"
 
@@ -94,3 +105,57 @@ def test_dockerfile_copies_paths_that_exist() -> None:
             *sources, _ = line.split()[1:]
             for source in sources:
                 assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+_PARSE_LOCUST_ARGV = """
+import json, sys
+from locust.argument_parser import get_parser
+from scenarios.options import add_arguments
+parser = get_parser()
+add_arguments(parser)
+print(json.dumps(vars(parser.parse_args(json.loads(sys.argv[1])))))
+"""
+
+
+def _locust_options(argv: list[str]) -> dict[str, Any]:
+    """Locust's own parser with the scenarios' options, in a child: importing Locust monkey-patches with gevent."""
+    child = subprocess.run([sys.executable, "-c", _PARSE_LOCUST_ARGV, json.dumps(argv)], capture_output=True,
+                           text=True, cwd=ROOT, timeout=20)  # fmt: skip
+    assert child.returncode == 0, f"locust rejects {argv}: {child.stderr[-800:]}"
+    options: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return options
+
+
+def test_locust_commands_are_valid_for_locust_and_the_scenarios(services: dict[str, Any]) -> None:
+    roles = {}
+    for name, service in services.items():
+        command = _command(service)
+        if command[:1] != ["locust"]:
+            continue
+        options = _locust_options(command[1:])
+        assert (ROOT / options["locustfile"]).exists(), f"{name}: no locustfile {options['locustfile']}"
+        assert service.get("profiles") == ["load"], f"{name} must not start with the targets"
+        roles[name] = "master" if options["master"] else "worker" if options["worker"] else "local"
+        if options["master"]:
+            assert options["host"].removeprefix("http://").split(":")[0] in services
+            assert options["bench_keys"]
+            assert options["bench_out"]
+        else:
+            assert options["master_host"] in services, f"{name}: no master {options['master_host']}"
+    assert sorted(roles.values()) == ["master", "worker"]
+
+
+def test_a_bad_locust_option_is_caught() -> None:
+    """The check above can fail: an option Locust does not have is rejected."""
+    with pytest.raises(AssertionError, match="locust rejects"):
+        _locust_options(["-f", "scenarios/mixed.py", "--bench-no-such-option", "1"])
+
+
+def test_the_seed_job_is_a_valid_bench_seed(services: dict[str, Any]) -> None:
+    command = _command(services["seed"])
+    assert command[:2] == ["bench", "seed"]
+    context = seed.make_context("bench seed", command[2:])
+    assert context.params["target"] in {"crud", "cqrs", "floor"}
+    keys_volume = f"keys:{context.params['out']}"
+    for name in ("seed", "locust-master", "locust-worker"):
+        assert keys_volume in services[name]["volumes"], f"{name} does not see the seeded keys"
