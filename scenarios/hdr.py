@@ -80,6 +80,14 @@ def _bucket_values() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     return lowest + width - 1, lowest + (width >> 1)
 
 
+def histogram_values(histogram: HdrHistogram) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """The recorded values (ms, each bucket's median as hdrh reports it) and how often each was seen."""
+    counts = np.ctypeslib.as_array(histogram.counts)
+    used = np.flatnonzero(counts)
+    _, median = _bucket_values()
+    return median[used] / 1000.0, counts[used].astype(np.int64)
+
+
 def summary(histogram: HdrHistogram) -> dict[str, float]:
     """Count, mean, percentiles and max in milliseconds (zeros for an empty histogram).
 

@@ -79,6 +79,7 @@ def _target_env(settings: RunSettings, infra: Infrastructure) -> dict[str, str]:
     return {
         "BENCH_PG_POOL_SIZE": str(settings.pg_pool_size),
         "BENCH_FLOOR_DELAY": settings.floor_delay,
+        "BENCH_FLOOR_SPIN_US": str(round(settings.floor_spin * 1e6)),
         **server_settings(infra.database_dsn, infra.redis_url),
     }
 

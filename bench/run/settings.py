@@ -58,6 +58,7 @@ class RunSettings:
     projectors: int = 1
     pg_pool_size: int = 16
     floor_delay: str = "none"
+    floor_spin: float = 0.0  # seconds at the end of each floor delay awaited by yielding (calibration)
     pg_dsn: str | None = None
     redis_url: str | None = None
     keys_dir: Path | None = None  # key files of an earlier seed, instead of seeding
@@ -79,6 +80,7 @@ class RunSettings:
             "projectors": self.projectors if self.target == "cqrs" else None,
             "pg_pool_size": self.pg_pool_size,
             "floor_delay": self.floor_delay if self.target == "floor" else None,
+            "floor_spin_s": self.floor_spin if self.target == "floor" else None,
             "pg_dsn": redact_url(self.pg_dsn) if self.pg_dsn else "embedded",
             "redis_url": redact_url(self.redis_url) if self.redis_url else "embedded",
             "seed_spec": asdict(self.seed_spec),

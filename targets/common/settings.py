@@ -38,6 +38,7 @@ class TargetSettings:
     max_body_bytes: int
     read_wait_ms: int
     floor_delay: DelayDistribution
+    floor_spin_us: int  # the end of each floor delay is awaited by yielding, not by a (millisecond-grained) timer
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TargetSettings:
@@ -54,6 +55,7 @@ class TargetSettings:
             max_body_bytes=int_setting(env, "BENCH_MAX_BODY_BYTES", 64 * 1024, low=1024, high=16 * 1024 * 1024),
             read_wait_ms=int_setting(env, "BENCH_READ_WAIT_MS", 1000, low=0, high=60_000),
             floor_delay=floor_delay,
+            floor_spin_us=int_setting(env, "BENCH_FLOOR_SPIN_US", 0, low=0, high=100_000),
         )
 
     def require_pg_dsn(self) -> str:

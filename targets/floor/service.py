@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
+import time
 import uuid
 
 from targets.common import contract
@@ -23,14 +24,15 @@ _EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 class FloorService:
     name = "floor"
 
-    def __init__(self, delay: DelayDistribution) -> None:
+    def __init__(self, delay: DelayDistribution, spin_seconds: float = 0.0) -> None:
         self.delay = delay
+        self.spin_seconds = spin_seconds
         self.rng = random.Random()
         self.requests = 0
 
     @classmethod
     async def start(cls, settings: TargetSettings) -> FloorService:
-        return cls(settings.floor_delay)
+        return cls(settings.floor_delay, settings.floor_spin_us / 1e6)
 
     async def close(self) -> None:
         return None
@@ -38,8 +40,16 @@ class FloorService:
     async def _serve(self) -> None:
         self.requests += 1
         seconds = self.delay.sample(self.rng)
-        if seconds > 0:
-            await asyncio.sleep(seconds)  # the synthetic service time itself, not a wait for something
+        if seconds <= 0:
+            return
+        # The synthetic service time itself. uvloop's timers have millisecond grain and fire late by up
+        # to about a millisecond; with a spin, the last part is awaited by yielding to the loop until the
+        # deadline (exact, but it burns the CPU the loop would otherwise idle: for calibration only).
+        deadline = time.perf_counter() + seconds
+        if seconds > self.spin_seconds:
+            await asyncio.sleep(seconds - self.spin_seconds)
+        while time.perf_counter() < deadline:  # noqa: ASYNC110 - a spin that yields, not a wait for an event
+            await asyncio.sleep(0)
 
     async def open_account(
         self, command: contract.OpenAccount, idempotency: Idempotency | None
