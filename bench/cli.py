@@ -13,6 +13,7 @@ from rich.console import Console
 
 from bench.commands.calibrate import calibrate
 from bench.commands.cqrs import history, rebuild
+from bench.commands.report import report
 from bench.commands.run import run
 from bench.commands.seed import seed
 from bench.infra.errors import InfraError
@@ -156,6 +157,7 @@ cli.add_command(seed)
 cli.add_command(calibrate)
 cli.add_command(rebuild)
 cli.add_command(history)
+cli.add_command(report)
 
 
 def main() -> None:

@@ -24,6 +24,21 @@ from typing import Any
 MANIFEST = "manifest.json"
 
 
+def create_stamped_directory(root: Path, name: str) -> Path:
+    """A new, empty root/<UTC stamp>-<name>/ (a numeric suffix keeps two of the same second apart)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', name) or 'unnamed'}"
+    root.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1000):
+        path = root / (base if attempt == 0 else f"{base}-{attempt}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"could not create a new directory under {root}")
+
+
 class RunDirectory:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -31,20 +46,10 @@ class RunDirectory:
 
     @classmethod
     def create(cls, out: Path, label: str) -> RunDirectory:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-        base = f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}"
-        out.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1000):
-            path = out / (base if attempt == 0 else f"{base}-{attempt}")
-            try:
-                path.mkdir()
-            except FileExistsError:
-                continue
-            run = cls(path.resolve())
-            for sub in ("keys", "locust", "samples", "histograms", "logs"):
-                (run.path / sub).mkdir()
-            return run
-        raise FileExistsError(f"could not create a new run directory under {out}")
+        run = cls(create_stamped_directory(out, label).resolve())
+        for sub in ("keys", "locust", "samples", "histograms", "logs"):
+            (run.path / sub).mkdir()
+        return run
 
     @property
     def keys(self) -> Path:

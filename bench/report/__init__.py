@@ -1,0 +1,1 @@
+"""`bench report`: statistics, tables and plots built from run directories alone (never from a live system)."""

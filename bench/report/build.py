@@ -1,0 +1,65 @@
+"""write_report: from run directories alone to summary.json, summary.csv, report.md, report.html and plots/*.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.report.arms import group_arms
+from bench.report.csvfile import summary_csv
+from bench.report.html import report_html
+from bench.report.location import PLOTS, REPORT_HTML, REPORT_MD, SUMMARY_CSV, SUMMARY_JSON
+from bench.report.markdown import report_markdown
+from bench.report.plots import all_plots
+from bench.report.rundata import RunData
+from bench.report.summary import Summary, build_summary
+from bench.report.tables import all_tables
+
+__all__ = ["PLOTS", "REPORT_HTML", "REPORT_MD", "SUMMARY_CSV", "SUMMARY_JSON", "load_runs", "write_report"]
+
+
+def load_runs(run_dirs: list[Path]) -> list[RunData]:
+    runs: dict[str, RunData] = {}
+    for path in run_dirs:
+        run = RunData.load(path)
+        earlier = runs.get(run.name)
+        if earlier is not None and earlier.path.resolve() != path.resolve():
+            raise ValueError(f"two run directories are named {run.name}: {earlier.path} and {path}")
+        runs[run.name] = run
+    return list(runs.values())
+
+
+def _titles(summary: Summary) -> tuple[str, str]:
+    experiment = summary.data["experiment"]
+    name = experiment["name"] or " vs ".join(summary.arms)
+    machines = summary.data["environment"]["machines"]
+    where = "; ".join(
+        f"{m['hostname']} ({m['cpu_model']}, {m['logical_cpus']} CPUs, {m['memory_gib']} GiB)" for m in machines
+    )
+    runs = len(summary.data["runs"])
+    subtitle = (
+        f"{len(summary.arms)} arm(s), baseline {summary.baseline}; "
+        f"{runs} run(s) on {where or 'an unrecorded machine'}. "
+        "Steady state only. Each cell: mean over valid repetitions [bootstrap 95% CI]; each delta: arm minus "
+        "baseline [bootstrap 95% CI of the difference of means], significant when that interval excludes zero."
+    )
+    return f"cqrs-bench report: {name}", subtitle
+
+
+def write_report(run_dirs: list[Path], out: Path) -> Summary:
+    """Write every report file into `out` (created if needed) and return the Summary they show."""
+    runs = load_runs(run_dirs)
+    summary = build_summary(runs)
+    plots = all_plots(group_arms(runs))
+    tables = all_tables(summary)
+    title, subtitle = _titles(summary)
+    statements = list(summary.data["validity"]["statements"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SUMMARY_JSON).write_text(summary.to_json())
+    (out / SUMMARY_CSV).write_text(summary_csv(summary))
+    (out / REPORT_MD).write_text(report_markdown(title, subtitle, tables, statements, plots))
+    (out / REPORT_HTML).write_text(report_html(title, subtitle, tables, statements, plots))
+    (out / PLOTS).mkdir(exist_ok=True)
+    for plot in plots:
+        if plot.png is not None:
+            (out / PLOTS / f"{plot.id}.png").write_bytes(plot.png)
+    return summary

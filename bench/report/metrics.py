@@ -1,0 +1,210 @@
+"""The metrics of one run directory, steady state only, each with an id, a label, a unit and a direction.
+
+A metric a run cannot have (no database, no probes, an external target whose processes were
+not sampled) has no value, never a zero, and the reason it has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from bench.report.groups import ALL, GROUPS, members
+from bench.report.rundata import RunData
+from scenarios.hdr import merged, summary
+
+Better = Literal["lower", "higher"]
+
+SECTIONS = {
+    "headline": "Headline",
+    "latency": "Latency per endpoint group (steady state)",
+    "throughput": "Throughput and errors",
+    "cpu": "CPU per component (% of one core, mean)",
+    "memory": "Memory per component (RSS, mean)",
+    "database": "Database (PostgreSQL's own counters)",
+    "projection": "Projection lag (from the target's /stats)",
+    "visibility": "Visibility window (a probe writes, then reads until its write shows)",
+}
+STATS = {"mean": "mean", "p50": "p50", "p95": "p95", "p99": "p99", "p999": "p99.9"}
+CPU_COMPONENTS = ("target", "projectors", "postgres", "redis", "generator")
+MEMORY_COMPONENTS = ("target", "projectors", "postgres", "redis")
+NODE_COMPONENTS = ("target", "projectors")  # the service's own processes
+ROW_RATES = ("tuples_inserted_per_s", "tuples_updated_per_s", "tuples_deleted_per_s")
+COMPONENT_NAMES = {"postgres": "PostgreSQL", "redis": "Redis", "projectors": "projectors"}
+
+LATENCY_MEAN = "latency_all_mean_ms"
+MEMORY_NODE = "memory_node_rss_mib"
+DB_WRITES = "db_rows_written_per_s"
+HEADLINE = (LATENCY_MEAN, MEMORY_NODE, DB_WRITES)
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    label: str
+    unit: str
+    better: Better
+    section: str
+
+
+def slug(group: str) -> str:
+    return group.replace(" ", "_")
+
+
+def latency_id(group: str, stat: str) -> str:
+    return f"latency_{slug(group)}_{stat}_ms"
+
+
+def errors_id(group: str) -> str:
+    return f"errors_{slug(group)}_percent"
+
+
+def _definitions() -> Iterator[Metric]:
+    yield Metric(LATENCY_MEAN, "Average response latency", "ms", "lower", "headline")
+    yield Metric(MEMORY_NODE, "Memory footprint / node", "MiB", "lower", "headline")
+    yield Metric(DB_WRITES, "Database write throughput", "rows/s", "higher", "headline")
+    for group in GROUPS:
+        for stat, shown in STATS.items():
+            if (group, stat) != (ALL, "mean"):
+                yield Metric(latency_id(group, stat), f"{group} {shown}", "ms", "lower", "latency")
+    yield Metric("requests_per_s", "requests/s", "req/s", "higher", "throughput")
+    for group in GROUPS:
+        yield Metric(errors_id(group), f"error rate, {group}", "%", "lower", "throughput")
+    for component in CPU_COMPONENTS:
+        yield Metric(f"cpu_{component}_percent", component, "% of a core", "lower", "cpu")
+    for component in MEMORY_COMPONENTS:
+        yield Metric(f"memory_{component}_rss_mib", component, "MiB", "lower", "memory")
+    yield Metric("commits_per_s", "commits/s (reads included)", "commits/s", "higher", "database")
+    for rate in ROW_RATES:
+        yield Metric(
+            rate, rate.removeprefix("tuples_").removesuffix("_per_s") + " rows/s", "rows/s", "higher", "database"
+        )
+    yield Metric("events_appended_per_s", "events appended/s", "events/s", "higher", "database")
+    for measure, unit in (("events", "events"), ("seconds", "s")):
+        for stat in ("mean", "max"):
+            yield Metric(
+                f"projection_{measure}_behind_{stat}", f"{measure} behind, {stat}", unit, "lower", "projection"
+            )
+    for stat in ("p50", "p95", "p99"):
+        yield Metric(f"visibility_{stat}_ms", f"visibility window {stat}", "ms", "lower", "visibility")
+    yield Metric("visibility_not_visible", "probes never visible within the deadline", "probes", "lower", "visibility")
+
+
+METRICS: tuple[Metric, ...] = tuple(_definitions())
+BY_ID = {metric.id: metric for metric in METRICS}
+
+
+@dataclass
+class RunMetrics:
+    values: dict[str, float | None] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)  # metric id -> why it has no value
+    valid: bool = False  # complete, and the measurement trustworthy
+    invalid_reasons: list[str] = field(default_factory=list)
+    invariants: str = "not checked"  # passed, FAILED: ..., not checked[: why]
+
+    def set(self, metric_id: str, value: float | None, why_missing: str) -> None:
+        self.values[metric_id] = value
+        if value is None:
+            self.missing[metric_id] = why_missing
+
+
+def _mean(rows: pd.DataFrame, column: str) -> float | None:
+    if column not in rows:
+        return None
+    values = rows[column].dropna()
+    return float(values.mean()) if not values.empty else None
+
+
+def _max(rows: pd.DataFrame, column: str) -> float | None:
+    if column not in rows:
+        return None
+    values = rows[column].dropna()
+    return float(values.max()) if not values.empty else None
+
+
+def _why_component_missing(run: RunData, component: str) -> str:
+    seen = run.observability.get(component)
+    if seen is not None and not seen.startswith("observed"):
+        return seen
+    if seen is None and component in COMPONENT_NAMES:
+        return f"no {COMPONENT_NAMES[component]} in this run"
+    return f"{component} was not sampled in the steady state"
+
+
+def _latency(run: RunData, found: RunMetrics) -> None:
+    endpoints: dict[str, dict[str, Any]] = run.steady.get("latency") or {}
+    seconds = float(run.steady.get("seconds_measured") or 0)
+    for group in GROUPS:
+        names = members(group, endpoints)
+        count = sum(int(endpoints[name]["count"]) for name in names)
+        why = f"no {group} requests in the steady state" if group != ALL else "no request in the steady state"
+        stats = summary(merged(endpoints[name]["histogram"] for name in names)) if count else {}
+        for stat in STATS:
+            found.set(latency_id(group, stat), stats.get(f"{stat}_ms"), why)
+        failures = sum(int(endpoints[name].get("failures", 0)) for name in names)
+        found.set(errors_id(group), failures / count * 100.0 if count else None, why)
+        if group == ALL:
+            found.set("requests_per_s", count / seconds if seconds else None, why)
+
+
+def _resources(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
+    for component in CPU_COMPONENTS:
+        why = _why_component_missing(run, component)
+        found.set(f"cpu_{component}_percent", _mean(rows, f"{component}_cpu_percent"), why)
+    for component in MEMORY_COMPONENTS:
+        why = _why_component_missing(run, component)
+        found.set(f"memory_{component}_rss_mib", _mean(rows, f"{component}_rss_mib"), why)
+    columns = [f"{component}_rss_mib" for component in NODE_COMPONENTS if f"{component}_rss_mib" in rows]
+    node = rows[columns].sum(axis=1, min_count=1).dropna() if "target_rss_mib" in columns else pd.Series()
+    found.set(MEMORY_NODE, float(node.mean()) if not node.empty else None, _why_component_missing(run, "target"))
+
+
+def _database(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
+    seen = run.observability.get("postgres_counters", "")
+    why = seen if seen and not seen.startswith("observed") else "PostgreSQL's counters were not sampled"
+    found.set("commits_per_s", _mean(rows, "commits_per_s"), why)
+    for rate in ROW_RATES:
+        found.set(rate, _mean(rows, rate), why)
+    if all(rate in rows for rate in ROW_RATES):
+        written = rows[list(ROW_RATES)].sum(axis=1, min_count=len(ROW_RATES)).dropna()
+        found.set(DB_WRITES, float(written.mean()) if not written.empty else None, why)
+    else:
+        found.set(DB_WRITES, None, why)
+    no_events = (
+        why if found.values["commits_per_s"] is None else "no event store in this run (only cqrs appends events)"
+    )
+    found.set("events_appended_per_s", _mean(rows, "events_appended_per_s"), no_events)
+
+
+def _projection(rows: pd.DataFrame, found: RunMetrics) -> None:
+    why = "the target reported no projection lag (it has no projectors)"
+    for measure in ("events", "seconds"):
+        column = f"projection_{measure}_behind"
+        found.set(f"{column}_mean", _mean(rows, column), why)
+        found.set(f"{column}_max", _max(rows, column), why)
+
+
+def _visibility(run: RunData, found: RunMetrics) -> None:
+    domains: dict[str, dict[str, Any]] = run.steady.get("visibility") or {}
+    not_visible = sum(int(entry.get("not_visible", 0)) for entry in domains.values())
+    histogram = merged(entry["histogram"] for entry in domains.values())
+    seen = histogram.get_total_count()
+    why = "no visibility probes in this run" if seen + not_visible == 0 else "no probe saw its write in time"
+    stats = summary(histogram) if seen else {}
+    for stat in ("p50", "p95", "p99"):
+        found.set(f"visibility_{stat}_ms", stats.get(f"{stat}_ms"), why)
+    found.set("visibility_not_visible", float(not_visible) if seen + not_visible else None, why)
+
+
+def run_metrics(run: RunData) -> RunMetrics:
+    found = RunMetrics(valid=run.valid, invalid_reasons=run.invalid_reasons, invariants=run.invariant_verdict)
+    rows = run.steady_rows()
+    _latency(run, found)
+    _resources(run, rows, found)
+    _database(run, rows, found)
+    _projection(rows, found)
+    _visibility(run, found)
+    return found

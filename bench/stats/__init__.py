@@ -1,0 +1,1 @@
+"""Statistics over repetitions: means with bootstrap confidence intervals, and deltas between arms."""
