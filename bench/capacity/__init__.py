@@ -1,0 +1,1 @@
+"""Capacity planning without servers: the rate search, the Universal Scalability Law fit and node planning."""
