@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from bench.commands.calibrate import calibrate
+from bench.commands.compare import compare
 from bench.commands.cqrs import history, rebuild
 from bench.commands.report import report
 from bench.commands.run import run
@@ -152,6 +153,7 @@ def up(
             running.stop()
 
 
+cli.add_command(compare)
 cli.add_command(run)
 cli.add_command(seed)
 cli.add_command(calibrate)

@@ -22,6 +22,19 @@ def parse_seconds(text: str) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def parse_think_time(text: str) -> tuple[float, float]:
+    """'5s..15s' (uniform between), '2s' (always), or '0' (no thinking) -> (min, max) seconds."""
+    low_text, separator, high_text = text.partition("..")
+    try:
+        low = parse_seconds(low_text)
+        high = parse_seconds(high_text) if separator else low
+    except ValueError:
+        raise ValueError(f"{text!r} is not a think time; expected MIN..MAX like 5s..15s, one duration, or 0") from None
+    if low > high:
+        raise ValueError(f"{text!r}: expected MIN <= MAX")
+    return low, high
+
+
 class Duration(click.ParamType[float]):
     name = "DURATION"
 
@@ -48,15 +61,10 @@ class ThinkTime(click.ParamType[tuple[float, float]]):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[float, float]:
         if isinstance(value, tuple):
             return value
-        low_text, separator, high_text = str(value).partition("..")
         try:
-            low = parse_seconds(low_text)
-            high = parse_seconds(high_text) if separator else low
-        except ValueError:
-            self.fail(f"{value!r} is not a think time; expected MIN..MAX like 5s..15s, one duration, or 0", param, ctx)
-        if low > high:
-            self.fail(f"{value!r}: expected MIN <= MAX", param, ctx)
-        return low, high
+            return parse_think_time(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 class SkewType(click.ParamType[Skew]):

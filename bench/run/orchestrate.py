@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import math
 import signal
 import subprocess
@@ -19,9 +20,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+import httpx
 import pandas as pd
 from rich.console import Console
 
+from bench.compare.invariants import check_invariants, not_checked
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
 from bench.infra.processes import stop_process_tree
@@ -29,6 +33,7 @@ from bench.infra.signals import sigterm_exits
 from bench.run.collectors.processes import ProcessTreeSampler
 from bench.run.collectors.target_stats import TargetStats
 from bench.run.environment import git_revision, host_info, software_versions
+from bench.run.live import latest_second
 from bench.run.loadgen import start_locust
 from bench.run.prepare import Stage, prepare
 from bench.run.progress import RunProgress
@@ -55,19 +60,27 @@ class RunOutcome:
     failure: str | None = None  # the sentence to end with when the run failed
 
 
-def execute_run(settings: RunSettings, console: Console) -> RunOutcome:
+def execute_run(
+    settings: RunSettings,
+    console: Console,
+    *,
+    title: str = "run",
+    remaining_after: float | None = None,
+    manifest: dict[str, Any] | None = None,
+) -> RunOutcome:
+    """Run once; `manifest` entries (an experiment's arm and repetition) are in the manifest from the start."""
     run = RunDirectory.create(settings.out, settings.label)
     started = dt.datetime.now(dt.UTC)
     run.update_manifest(
         format=1, status="running", complete=False, started_at=started.isoformat(), command=sys.argv,
         settings=settings.as_manifest(), seed=settings.load.seed, host=host_info(), software=software_versions(),
-        git=git_revision(),
+        git=git_revision(), **(manifest or {}),
     )  # fmt: skip
     ended_because, failure, interrupted, exit_code = "finished", None, False, None
     harness_error: Exception | None = None
     sampler: Sampler | None = None
     locust: subprocess.Popen[bytes] | None = None
-    with ExitStack() as stack, RunProgress(console) as progress:
+    with ExitStack() as stack, RunProgress(console, title=title, remaining_after=remaining_after) as progress:
         stack.enter_context(sigterm_exits())
         try:
             stage = prepare(settings, run, stack, progress.seeding)
@@ -76,6 +89,9 @@ def execute_run(settings: RunSettings, console: Console) -> RunOutcome:
             sampler = _sampler(run, stage, locust.pid)
             failure = _drive(settings, run, stage, locust, sampler, progress)
             ended_because = failure or "finished"
+            if failure is None and settings.check_invariants:
+                progress.checking()
+                _check_invariants(settings, run, stage)
         except KeyboardInterrupt:
             ended_because, interrupted = "interrupted by Ctrl-C", True
         except SystemExit as exit_:
@@ -130,7 +146,18 @@ def _drive(
             return f"{death} during the run{log}"
         if time.monotonic() > deadline:
             return f"Locust did not finish within {settings.deadline_seconds():.0f} s; see {run.locust / 'locust.log'}"
-        progress.running(run.read_json("phases.json"), settings.load.expected_seconds())
+        progress.running(run.read_json("phases.json"), settings.load.expected_seconds(), latest_second(run.path))
+
+
+def _check_invariants(settings: RunSettings, run: RunDirectory, stage: Stage) -> None:
+    """With the load stopped and the target still up: is its data right? (invariants.json)"""
+    database_dsn = stage.infra.database_dsn if stage.infra is not None else None
+    try:
+        report = check_invariants(settings.target, database_dsn, stage.base_url)
+    except (OSError, asyncpg.PostgresError, httpx.HTTPError, KeyError, ValueError) as error:
+        report = not_checked(f"the check itself failed: {type(error).__name__}: {error}")
+    (run.path / "invariants.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    run.update_manifest(invariants={"checked": report.checked, "passed": report.passed})
 
 
 def _stop_locust(locust: subprocess.Popen[bytes]) -> None:

@@ -62,6 +62,7 @@ class RunSettings:
     pg_dsn: str | None = None
     redis_url: str | None = None
     keys_dir: Path | None = None  # key files of an earlier seed, instead of seeding
+    check_invariants: bool = False  # after the load: is the target's data still right? (bench compare)
 
     @property
     def label(self) -> str:
@@ -86,4 +87,5 @@ class RunSettings:
             "seed_spec": asdict(self.seed_spec),
             "load_data": self.load_data,
             "keys_dir": str(self.keys_dir) if self.keys_dir is not None else None,
+            "check_invariants": self.check_invariants,
         }

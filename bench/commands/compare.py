@@ -1,0 +1,86 @@
+"""`bench compare`: run an experiment's arms interleaved and write the comparison report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.markdown import Markdown
+
+from bench.commands.options import server_options
+from bench.commands.run import console
+from bench.compare.experiment import DEFAULT_EXPERIMENT, Experiment, ExperimentError, Servers, load_experiment
+from bench.report.location import REPORT_MD, REPORTS
+
+if TYPE_CHECKING:
+    from bench.compare.runner import ExperimentOutcome
+
+EXIT_SLO_FAILED = 3  # the comparison ran; an SLO failed (for CI gates)
+
+
+def _experiment(path: Path | None, quick: bool, aa: bool) -> Experiment:
+    try:
+        experiment = load_experiment(path or DEFAULT_EXPERIMENT)
+    except ExperimentError as error:
+        raise click.BadParameter(str(error), param_hint="EXPERIMENT") from None
+    if quick:
+        experiment = experiment.quick()
+    if aa:
+        experiment = experiment.noise_floor()
+    return experiment
+
+
+def _headline(report: Path) -> str:
+    """The report's first table (the headline), as markdown."""
+    text = (report / REPORT_MD).read_text()
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+    if start is None:
+        return ""
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return "\n".join(lines[start:end])
+
+
+@click.command()
+@click.argument("experiment_file", metavar="[EXPERIMENT]", required=False,
+                type=click.Path(dir_okay=False, exists=True, path_type=Path))  # fmt: skip
+@click.option("--quick", is_flag=True, help="Two short repetitions on a small data set (about 2 minutes).")
+@click.option("--aa", is_flag=True,
+              help="A/A: run the baseline arm against itself, to see the noise floor of this machine.")  # fmt: skip
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS, show_default=True,
+              help="Where the report directory (and the 'latest' link) is created.")  # fmt: skip
+@server_options
+def compare(
+    experiment_file: Path | None, quick: bool, aa: bool, out: Path, pg_dsn: str | None, redis_url: str | None
+) -> None:
+    """Compare configurations: run the arms of EXPERIMENT (a TOML file; default: crud vs cqrs on the
+    mixed scenario) interleaved, repeated on fresh infrastructure, and write the report.
+
+    Prints the report directory. Exits 3 when an SLO of the experiment failed.
+    """
+    from bench.compare.runner import run_experiment  # scipy and matplotlib: only for this command
+
+    experiment = _experiment(experiment_file, quick, aa)
+    outcome = run_experiment(experiment, reports=out, servers=Servers(pg_dsn or None, redis_url or None),
+                             console=console, aa=aa)  # fmt: skip
+    _conclude(outcome)
+
+
+def _conclude(outcome: ExperimentOutcome) -> None:
+    headline = _headline(outcome.report)
+    if headline:
+        console.print(Markdown(headline))
+    summary = outcome.summary
+    failures = summary.slo_failures() if summary is not None else []
+    for failure in failures:
+        console.print(f"[red]SLO failed:[/] {failure}")
+    console.print(f"Report: {outcome.report / 'report.html'}")
+    print(outcome.report, flush=True)
+    if outcome.interrupted:
+        raise KeyboardInterrupt
+    if outcome.exit_code is not None:
+        sys.exit(outcome.exit_code)
+    if failures:
+        sys.exit(EXIT_SLO_FAILED)

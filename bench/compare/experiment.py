@@ -1,0 +1,303 @@
+"""Experiment files: a named load, a data set, repetitions, two or more arms, and SLOs (TOML).
+
+    name = "crud-vs-cqrs"
+    repeats = 3
+    slos = ["p95(reads) < 50ms", "errors < 0.1%"]
+
+    [load]                      # the same load for every arm
+    scenario = "mixed"
+    mix = "balanced"
+    users = 300                 # or rate = 400 (open model, actions/s)
+    think_time = "0.5s..1.5s"
+    warmup = "10s"
+    duration = "45s"
+
+    [data]                      # the same seeded data set for every arm
+    accounts = 2000
+
+    [[arms]]
+    name = "crud"
+    target = "crud"             # or host = "http://..." with keys = "DIR" (an external service)
+    workers = 1
+
+Every key is checked: an unknown key or a bad value is an ExperimentError naming the key,
+the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.commands.options import DATABASE_SIZES
+from bench.commands.params import parse_seconds, parse_think_time
+from bench.report.slo import Slo, parse_slo
+from bench.run.settings import LoadSettings, RunSettings
+from bench.seed.dataset import SeedSpec
+from bench.targets import TARGETS
+from scenarios.catalog import DEFAULT_MIX, DEFAULT_THINK_TIME, DEFAULT_VISIBILITY_SHARE, MIXES, SCENARIOS
+from scenarios.keys import SKEW_SYNTAX, parse_skew
+from targets.common.delay import DELAY_SYNTAX, parse_delay
+
+EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios" / "experiments"
+DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
+MAX_REPEATS = 100
+
+T = TypeVar("T")
+
+
+class ExperimentError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    target: str | None
+    host: str | None = None
+    keys: Path | None = None
+    workers: int = 1
+    projectors: int = 1
+    pg_pool_size: int = 16
+    floor_delay: str = "none"
+
+    def run_settings(self, load: LoadSettings, data: SeedSpec, out: Path, servers: Servers) -> RunSettings:
+        return RunSettings(
+            load=load, target=self.target, host=self.host, out=out, seed_spec=data,
+            load_data=self.keys is None, workers=self.workers, projectors=self.projectors,
+            pg_pool_size=self.pg_pool_size, floor_delay=self.floor_delay, pg_dsn=servers.pg_dsn,
+            redis_url=servers.redis_url, keys_dir=self.keys, check_invariants=True,
+        )  # fmt: skip
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: str(value) if isinstance(value, Path) else value for key, value in vars(self).items()}
+
+
+@dataclass(frozen=True)
+class Servers:
+    """External servers for every arm (--pg-dsn / --redis-url), or embedded ones (None)."""
+
+    pg_dsn: str | None = None
+    redis_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    load: LoadSettings
+    data: SeedSpec
+    repeats: int
+    arms: tuple[Arm, ...]
+    slos: tuple[Slo, ...] = ()
+    description: str = ""
+    source: str = "built-in"
+
+    @property
+    def baseline(self) -> Arm:
+        return self.arms[0]
+
+    def quick(self) -> Experiment:
+        """The same comparison, small: two repetitions of a short load on a smaller data set (~2 minutes)."""
+        load = replace(self.load, warmup=min(self.load.warmup, 3.0), duration=min(self.load.duration, 10.0),
+                       users=min(self.load.users, 100), spawn_rate=max(self.load.spawn_rate, 50.0))  # fmt: skip
+        data = replace(self.data, accounts=min(self.data.accounts, 500), entries=min(self.data.entries, 50),
+                       customers=min(self.data.customers, 200), orders=min(self.data.orders, 2000))  # fmt: skip
+        return replace(self, name=f"{self.name}-quick", load=load, data=data, repeats=min(self.repeats, 2))
+
+    def noise_floor(self) -> Experiment:
+        """A/A: the baseline arm against itself, to show what differences this machine makes up."""
+        twin = replace(self.baseline, name=f"{self.baseline.name}-again")
+        return replace(self, name=f"{self.name}-aa", arms=(self.baseline, twin))
+
+    def run_seconds(self) -> float:
+        """Planned time of one run, seeding and start-up not included."""
+        return self.load.expected_seconds()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "description": self.description, "source": self.source, "repeats": self.repeats,
+            "load": self.load.as_manifest(), "data": vars(self.data), "arms": [arm.as_dict() for arm in self.arms],
+            "slos": [slo.text for slo in self.slos],
+        }  # fmt: skip
+
+
+def load_experiment(path: Path) -> Experiment:
+    try:
+        document = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise ExperimentError(f"{path}: cannot be read ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ExperimentError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return parse_experiment(document, source=str(path))
+    except ExperimentError as error:
+        raise ExperimentError(f"{path}: {error}") from None
+
+
+def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -> Experiment:
+    top = _Table(document, "")
+    name = top.get("name", str, required=True)
+    if not name.strip():
+        raise ExperimentError("name = '': expected a non-empty name")
+    repeats = top.get("repeats", int, default=3)
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise ExperimentError(f"repeats = {repeats}: expected an integer from 1 to {MAX_REPEATS}")
+    load = _load(_Table(top.get("load", dict, required=True), "load"))
+    data = _data(_Table(top.get("data", dict, default={}), "data"), load.seed)
+    arms_raw = top.get("arms", list, required=True)
+    arms = tuple(_arm(_Table(_mapping(raw, f"arms[{i}]"), f"arms[{i}]"), i) for i, raw in enumerate(arms_raw))
+    if len(arms) < 2:
+        raise ExperimentError(f"arms: {len(arms)} given; expected two or more [[arms]] to compare")
+    names = [arm.name for arm in arms]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ExperimentError(f"arms: the name {duplicates[0]!r} is used twice; expected a unique name per arm")
+    slos = tuple(_slo(text, i) for i, text in enumerate(top.get("slos", list, default=[])))
+    description = top.get("description", str, default="")
+    top.no_other_keys()
+    return Experiment(name, load, data, repeats, arms, slos, description, source)
+
+
+class _Table:
+    """One TOML table: typed access that names the key in every error, and a check for unknown keys."""
+
+    def __init__(self, values: Mapping[str, Any], path: str) -> None:
+        self.values = values
+        self.path = path
+        self.used: set[str] = set()
+
+    def key(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str, kind: type[T], *, required: bool = False, default: T | None = None) -> T:
+        self.used.add(key)
+        if key not in self.values:
+            if required:
+                raise ExperimentError(f"{self.key(key)} is missing; expected {_kind_name(kind)}")
+            return default  # type: ignore[return-value]  # callers pass a default of the asked type
+        value = self.values[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ExperimentError(f"{self.key(key)} = {value!r}: expected {_kind_name(kind)}")
+        return value
+
+    def parsed(self, key: str, parse: Callable[[str], T], expected: str, default: str) -> T:
+        text = self.get(key, str, default=default)
+        try:
+            return parse(text)
+        except ValueError:
+            raise ExperimentError(f"{self.key(key)} = {text!r}: expected {expected}") from None
+
+    def no_other_keys(self) -> None:
+        unknown = sorted(set(self.values) - self.used)
+        if unknown:
+            where = f"[{self.path}]" if self.path else "the experiment"
+            raise ExperimentError(f"{where} has no key {unknown[0]!r}; expected one of: {', '.join(sorted(self.used))}")
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table"}.get(
+        kind, kind.__name__
+    )
+
+
+def _mapping(value: object, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ExperimentError(f"{path} = {value!r}: expected a table ([[arms]] with name = ..., target = ...)")
+    return value
+
+
+def _choice(table: _Table, key: str, choices: list[str], default: str | None) -> str:
+    value = table.get(key, str, required=default is None, default=default)
+    if value not in choices:
+        raise ExperimentError(f"{table.key(key)} = {value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def _in_range(table: _Table, key: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ExperimentError(f"{table.key(key)} = {value:g}: expected a value from {low:g} to {high:g}")
+
+
+def _load(table: _Table) -> LoadSettings:
+    scenario = _choice(table, "scenario", sorted(SCENARIOS), None)
+    mix = _choice(table, "mix", list(MIXES), DEFAULT_MIX)
+    rate = table.get("rate", float, default=None)
+    if rate is not None:
+        _in_range(table, "rate", rate, 0.001, 1e7)
+    users = table.get("users", int, default=1_000 if rate is None else max(10, math.ceil(rate)))
+    _in_range(table, "users", users, 1, 100_000)
+    spawn_rate = table.get("spawn_rate", float, default=max(1.0, users / (10.0 if rate is None else 2.0)))
+    _in_range(table, "spawn_rate", spawn_rate, 0.001, 1e6)
+    default_think = f"{DEFAULT_THINK_TIME[0]:g}s..{DEFAULT_THINK_TIME[1]:g}s"
+    if rate is not None and "think_time" in table.values:
+        raise ExperimentError("load.think_time belongs to the closed model; with load.rate the schedule paces actions")
+    think_time = table.parsed("think_time", parse_think_time, "MIN..MAX like 5s..15s, one duration, or 0",
+                              default_think)  # fmt: skip
+    warmup = table.parsed("warmup", parse_seconds, "a duration like 10s", "10s")
+    duration = table.parsed("duration", parse_seconds, "a duration above zero like 60s", "60s")
+    if duration <= 0:
+        raise ExperimentError(f"load.duration = {table.values['duration']!r}: expected a duration above zero")
+    processes = table.get("processes", int, default=1)
+    _in_range(table, "processes", processes, 1, min(64, users))
+    skew = table.parsed("skew", parse_skew, SKEW_SYNTAX, "uniform")
+    visibility_share = table.get("visibility_share", float, default=DEFAULT_VISIBILITY_SHARE)
+    _in_range(table, "visibility_share", visibility_share, 0.0, 1.0)
+    seed = table.get("seed", int, default=1)
+    table.no_other_keys()
+    return LoadSettings(scenario=scenario, mix=mix, users=users, spawn_rate=spawn_rate, rate=rate,
+                        duration=duration, warmup=warmup, processes=processes, think_time=think_time, skew=skew,
+                        visibility_share=visibility_share, seed=seed)  # fmt: skip
+
+
+def _data(table: _Table, seed: int) -> SeedSpec:
+    sizes = {}
+    for key, default in DATABASE_SIZES.items():
+        sizes[key] = table.get(key, int, default=default)
+        _in_range(table, key, sizes[key], 0 if key == "orders" else 1, 100_000_000)
+    table.no_other_keys()
+    return SeedSpec(sizes["accounts"], sizes["entries"], sizes["customers"], sizes["orders"], seed)
+
+
+def _arm(table: _Table, index: int) -> Arm:
+    name = table.get("name", str, required=True)
+    target = table.get("target", str, default=None)
+    host = table.get("host", str, default=None)
+    if (target is None) == (host is None):
+        raise ExperimentError(f"arms[{index}] ({name}): expected either target = NAME or host = URL")
+    if target is not None and target not in TARGETS:
+        raise ExperimentError(f"arms[{index}].target = {target!r}: expected one of {', '.join(sorted(TARGETS))}")
+    if host is not None and not host.startswith(("http://", "https://")):
+        raise ExperimentError(f"arms[{index}].host = {host!r}: expected a base URL like http://127.0.0.1:8000")
+    keys_text = table.get("keys", str, default=None)
+    if host is not None and keys_text is None:
+        raise ExperimentError(f"arms[{index}] ({name}): an external host needs keys = DIR (from `bench seed`)")
+    if target is not None and keys_text is not None:
+        raise ExperimentError(f"arms[{index}].keys: only for host arms; a started target is seeded by the harness")
+    keys = Path(keys_text) if keys_text is not None else None
+    if keys is not None and not keys.is_dir():
+        raise ExperimentError(f"arms[{index}].keys = {keys_text!r}: expected a directory of key files")
+    arm = Arm(name=name, target=target, host=host.rstrip("/") if host else None, keys=keys)
+    for key in ("workers", "projectors"):
+        value = table.get(key, int, default=1)
+        _in_range(table, key, value, 1, 64)
+        arm = replace(arm, **{key: value})
+    pool = table.get("pg_pool_size", int, default=16)
+    _in_range(table, "pg_pool_size", pool, 1, 500)
+    delay = table.parsed("floor_delay", lambda text: (parse_delay(text), text)[1], DELAY_SYNTAX, "none")
+    table.no_other_keys()
+    return replace(arm, pg_pool_size=pool, floor_delay=delay)
+
+
+def _slo(text: object, index: int) -> Slo:
+    if not isinstance(text, str):
+        raise ExperimentError(f'slos[{index}] = {text!r}: expected a string like "p95(reads) < 50ms"')
+    try:
+        return parse_slo(text)
+    except ValueError as error:
+        raise ExperimentError(f"slos[{index}] = {text!r}: {error}") from None

@@ -1,0 +1,93 @@
+"""Running an experiment: every arm once per repetition, interleaved (A B A B ...), each run on
+fresh infrastructure with the same seeded data set, then the report from the run directories.
+
+A run that fails (a crashed target, a server that died) is kept, marked incomplete by `bench
+run`, and left out of the statistics by the report; the experiment goes on with the next run.
+Ctrl-C or SIGTERM ends it at once, after writing the report of the runs done so far.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.compare.experiment import Arm, Experiment, Servers
+from bench.report.build import write_report
+from bench.report.location import new_report_directory, point_latest
+from bench.report.summary import Summary
+from bench.run.orchestrate import RunOutcome, execute_run
+
+START_UP_ALLOWANCE = 30.0  # seconds per run for servers, seeding and checks, until a run has been timed
+
+
+@dataclass
+class ExperimentOutcome:
+    report: Path
+    runs: list[RunOutcome] = field(default_factory=list)
+    summary: Summary | None = None
+    interrupted: bool = False
+    exit_code: int | None = None  # a signal turned into SystemExit
+
+
+def plan(experiment: Experiment) -> list[tuple[int, int, Arm]]:
+    """(repetition, arm index, arm) in the order they run: all arms of repetition 1, then of 2, ..."""
+    return [(rep, index, arm) for rep in range(experiment.repeats) for index, arm in enumerate(experiment.arms)]
+
+
+def experiment_manifest(experiment: Experiment, repetition: int, arm_index: int, aa: bool) -> dict[str, object]:
+    return {
+        "name": experiment.name,
+        "arm": experiment.arms[arm_index].name,
+        "arm_index": arm_index,
+        "repetition": repetition,
+        "repeats": experiment.repeats,
+        "arms": [arm.name for arm in experiment.arms],
+        "baseline": experiment.baseline.name,
+        "slos": [slo.text for slo in experiment.slos],
+        "aa": aa,
+        "definition": experiment.as_dict(),
+    }
+
+
+def run_experiment(
+    experiment: Experiment, *, reports: Path, servers: Servers, console: Console, aa: bool = False
+) -> ExperimentOutcome:
+    outcome = ExperimentOutcome(new_report_directory(experiment.name, reports))
+    runs_dir = outcome.report / "runs"
+    steps = plan(experiment)
+    per_run = experiment.run_seconds() + START_UP_ALLOWANCE
+    console.print(f"[bold]{experiment.name}[/]: {len(experiment.arms)} arms x {experiment.repeats} repetitions, "
+                  f"interleaved; report in {outcome.report}")  # fmt: skip
+    for number, (repetition, arm_index, arm) in enumerate(steps):
+        settings = arm.run_settings(experiment.load, experiment.data, runs_dir, servers)
+        title = f"{arm.name} {repetition + 1}/{experiment.repeats}"
+        started = time.monotonic()
+        run = execute_run(
+            settings, console, title=title, remaining_after=per_run * (len(steps) - number - 1),
+            manifest={"experiment": experiment_manifest(experiment, repetition, arm_index, aa)},
+        )  # fmt: skip
+        per_run = time.monotonic() - started  # the next estimate: measured, not assumed
+        outcome.runs.append(run)
+        _say(console, title, run)
+        if run.interrupted or run.exit_code is not None:
+            outcome.interrupted, outcome.exit_code = run.interrupted, run.exit_code
+            break
+    run_dirs = [run.run.path for run in outcome.runs]
+    outcome.summary = write_report(run_dirs, outcome.report)
+    point_latest(outcome.report, reports)
+    return outcome
+
+
+def _say(console: Console, title: str, run: RunOutcome) -> None:
+    excluded = "excluded from the statistics"
+    if not run.complete:
+        console.print(f"[red]{title}: incomplete[/] ({run.ended_because.splitlines()[0]}); {excluded}")
+    elif not run.validity.valid:
+        console.print(f"[yellow]{title}: invalid[/] ({'; '.join(run.validity.reasons)}); {excluded}")
+    else:
+        passed = (run.run.manifest.get("invariants") or {}).get("passed")
+        data = "" if passed is None else ", data checks passed" if passed else ", [red]data checks FAILED[/]"
+        console.print(f"{title}: done{data}")

@@ -1,0 +1,117 @@
+"""`bench compare` end to end on real servers: the default comparison (quick), and an SLO gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.commands.compare import EXIT_SLO_FAILED
+
+pytestmark = pytest.mark.timeout(600)
+
+HEADLINE = ["Average response latency", "Memory footprint / node", "Database write throughput"]
+
+
+def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=540)  # fmt: skip
+
+
+def headline_rows(report_md: str) -> list[list[str]]:
+    lines = report_md.splitlines()
+    start = lines.index("| Metric | crud | cqrs | Delta |")
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def scenario_mean_ms(run: Path) -> float:
+    latency = json.loads((run / "histograms" / "steady.json").read_text())["latency"]
+    endpoints = [stats for name, stats in latency.items() if name != "all" and not name.startswith("probe:")]
+    return float(sum(s["mean_ms"] * s["count"] for s in endpoints) / sum(s["count"] for s in endpoints))
+
+
+def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) -> None:
+    result = bench("compare", "--quick", "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = Path(result.stdout.strip().splitlines()[-1])
+    assert (tmp_path / "reports" / "latest").resolve() == report.resolve()
+    for name in ("report.md", "report.html", "summary.json", "summary.csv"):
+        assert (report / name).stat().st_size > 0, name
+    assert len(list((report / "plots").glob("*.png"))) >= 4
+    runs = sorted((report / "runs").iterdir())
+    manifests = [json.loads((run / "manifest.json").read_text()) for run in runs]
+    assert [(m["experiment"]["arm"], m["experiment"]["repetition"]) for m in manifests] == [
+        ("crud", 0), ("cqrs", 0), ("crud", 1), ("cqrs", 1)
+    ]  # fmt: skip
+    assert all(json.loads((run / "invariants.json").read_text())["passed"] for run in runs)
+
+    rows = headline_rows((report / "report.md").read_text())
+    assert [row[0] for row in rows] == HEADLINE
+    summary = json.loads((report / "summary.json").read_text())
+    latency = next(metric for metric in summary["metrics"] if metric["label"] == HEADLINE[0])
+    # The headline's figure: per run, the mean over every scenario request (visibility probes, which poll,
+    # left out) of that run's steady state; then the mean over the arm's repetitions.
+    for arm, column in (("crud", 1), ("cqrs", 2)):
+        measured = [scenario_mean_ms(run) for run, m in zip(runs, manifests, strict=True)
+                    if m["experiment"]["arm"] == arm]  # fmt: skip
+        assert latency["arms"][arm]["mean"] == pytest.approx(sum(measured) / len(measured), rel=1e-6)
+        assert rows[0][column].startswith(f"{latency['arms'][arm]['mean']:.2f} ms")
+    for row in rows:
+        assert any(ch.isdigit() for ch in row[1] + row[2]), row
+    assert "Average response latency" in result.stderr  # the headline is printed too
+
+
+SLO_EXPERIMENT = """
+name = "slo-gate"
+repeats = 1
+slos = ["p50 < 3ms"]
+
+[load]
+scenario = "banking"
+users = 10
+think_time = "0.05s"
+spawn_rate = 10
+warmup = "1s"
+duration = "3s"
+
+[data]
+accounts = 100
+
+[[arms]]
+name = "fast"
+target = "floor"
+
+[[arms]]
+name = "slow"
+target = "floor"
+floor_delay = "fixed:5ms"
+"""
+
+
+def test_a_failing_slo_makes_the_exit_code_non_zero(tmp_path: Path) -> None:
+    experiment = tmp_path / "slo.toml"
+    experiment.write_text(SLO_EXPERIMENT)
+    result = bench("compare", str(experiment), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert result.returncode == EXIT_SLO_FAILED, result.stderr[-3000:]
+    assert "arm slow fails SLO 'p50 < 3ms'" in result.stderr
+    summary = json.loads((Path(result.stdout.strip().splitlines()[-1]) / "summary.json").read_text())
+    verdicts = {arm: found["passed"] for arm, found in summary["slos"][0]["arms"].items()}
+    assert verdicts == {"fast": True, "slow": False}
+
+
+def test_a_bad_experiment_file_exits_2_naming_the_key(tmp_path: Path) -> None:
+    experiment = tmp_path / "bad.toml"
+    experiment.write_text(SLO_EXPERIMENT.replace("users = 10", "users = -3"))
+    result = bench("compare", str(experiment), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "load.users = -3: expected a value from 1" in result.stderr
