@@ -50,5 +50,7 @@ def delta_cell(entry: dict[str, Any], unit: str, better: str) -> str:
         return f"{shown}, not significant ({entry['note']})"
     if not entry["significant"]:
         return f"{shown} {interval(entry['ci'])}, not significant"
+    if better == "neutral":
+        return f"{shown} {interval(entry['ci'])}, significant"
     improved = (entry["absolute"] < 0) == (better == "lower")
     return f"{shown} {interval(entry['ci'])}, significant, {'better' if improved else 'worse'}"
