@@ -59,7 +59,7 @@ def test_invalid_setting_stops_the_target_before_it_starts(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("spec", "median_seconds"),
     [("none", 0.0), ("fixed:5ms", 0.005), ("uniform:1ms..9ms", 0.005), ("exponential:10ms", 0.00693),
-     ("lognormal:5ms..50ms", 0.005), ("fixed:250us", 0.00025), ("fixed:1.5s", 1.5)],
+     ("lognormal:5ms..50ms", 0.005), ("fixed:250us", 0.00025), ("fixed:1.5s", 1.5), ("stall:200ms/1s", 0.0)],
 )  # fmt: skip
 def test_delay_specs_and_their_quantiles(spec: str, median_seconds: float) -> None:
     delay = parse_delay(spec)
@@ -70,10 +70,36 @@ def test_delay_specs_and_their_quantiles(spec: str, median_seconds: float) -> No
 
 
 @pytest.mark.parametrize("spec", ["", "fixed", "fixed:5", "fixed:-1ms", "uniform:5ms", "uniform:9ms..1ms",
-                                  "lognormal:50ms..5ms", "exponential:0ms", "gamma:5ms"])  # fmt: skip
+                                  "lognormal:50ms..5ms", "exponential:0ms", "gamma:5ms",
+                                  "stall:200ms", "stall:1s/1s", "stall:0ms/1s", "stall:200ms/"])  # fmt: skip
 def test_bad_delay_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         parse_delay(spec)
+
+
+def test_a_stall_is_parsed_as_blocked_time_and_period() -> None:
+    assert parse_delay("stall:200ms/1s").stall == (0.2, 1.0)
+    assert parse_delay("fixed:5ms").stall is None
+
+
+def test_a_stall_blocks_every_request_for_a_while_once_per_period(tmp_path: Path) -> None:
+    target = start_target(TARGETS["floor"], settings_env={"BENCH_FLOOR_DELAY": "stall:300ms/1s"}, log_dir=tmp_path)
+    try:
+        with httpx.Client(base_url=target.base_url) as client:
+            client.get("/health")
+            elapsed, deadline = [], time.monotonic() + 2.2
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                assert client.get(f"/accounts/{uuid.uuid4()}").status_code == 200
+                elapsed.append(time.perf_counter() - started)
+    finally:
+        target.stop()
+    # Two seconds of back-to-back requests meet two stalls (a request waits for the rest of one); the others
+    # are answered at once, the stall being no service time of their own.
+    stalled = [seconds for seconds in elapsed if seconds > 0.1]
+    assert 1 <= len(stalled) <= 3, stalled
+    assert max(stalled) >= 0.2
+    assert sorted(elapsed)[len(elapsed) // 2] < 0.05
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,11 @@
-"""Synthetic service-time distributions for the floor target (calibration)."""
+"""Synthetic service-time distributions for the floor target (calibration), and stalls of the whole process.
+
+A stall ('stall:200ms/1s') is not a service time: every request is answered at once, except that the
+floor process blocks for 200 ms once every second of wall-clock time (on whole multiples of the period,
+so that every worker process stalls at the same moments) and answers nothing meanwhile. Requests that
+meet a stall wait for its end; `sample` and `quantile` describe the time a request adds of its own
+(none), the stall itself is the floor service's to apply.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,8 @@ _UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 _Z99 = NormalDist().inv_cdf(0.99)
 
 DELAY_SYNTAX = (
-    "'none', 'fixed:5ms', 'uniform:1ms..10ms', 'exponential:5ms' (mean) or 'lognormal:5ms..50ms' (median..p99)"
+    "'none', 'fixed:5ms', 'uniform:1ms..10ms', 'exponential:5ms' (mean), 'lognormal:5ms..50ms' (median..p99) "
+    "or 'stall:200ms/1s' (the whole process blocks 200 ms once every 1 s)"
 )
 
 
@@ -28,12 +36,17 @@ def parse_duration(text: str) -> float:
 @dataclass(frozen=True)
 class DelayDistribution:
     kind: str
-    a: float = 0.0
-    b: float = 0.0
+    a: float = 0.0  # stall: how long the process blocks
+    b: float = 0.0  # stall: once every how many seconds
+
+    @property
+    def stall(self) -> tuple[float, float] | None:
+        """(blocked seconds, period seconds) of a stall; None for the service-time kinds."""
+        return (self.a, self.b) if self.kind == "stall" else None
 
     def sample(self, rng: random.Random) -> float:
         """One delay in seconds."""
-        if self.kind == "none":
+        if self.kind in ("none", "stall"):
             return 0.0
         if self.kind == "fixed":
             return self.a
@@ -47,7 +60,7 @@ class DelayDistribution:
 
     def quantile(self, q: float) -> float:
         """The configured q-quantile in seconds, so calibration can compare against it."""
-        if self.kind == "none":
+        if self.kind in ("none", "stall"):
             return 0.0
         if self.kind == "fixed":
             return self.a
@@ -77,4 +90,10 @@ def parse_delay(spec: str) -> DelayDistribution:
         if kind == "lognormal" and not 0 < low < high:
             raise ValueError(f"lognormal delay needs 0 < median < p99, got {args!r}")
         return DelayDistribution(kind, low, high)
+    if kind == "stall" and "/" in args:
+        stall_text, _, period_text = args.partition("/")
+        stall, period = parse_duration(stall_text), parse_duration(period_text)
+        if not 0 < stall < period:
+            raise ValueError(f"a stall needs 0 < blocked time < period, got {args!r}")
+        return DelayDistribution(kind, stall, period)
     raise ValueError(f"{spec!r} is not a delay; expected {DELAY_SYNTAX}")

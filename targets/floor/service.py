@@ -2,12 +2,15 @@
 
 Every route answers a well-formed synthetic response after an optional
 synthetic delay, so a run against it measures the stack and the harness, and a
-known delay distribution calibrates the latency measurement.
+known delay distribution calibrates the latency measurement. A stall delay
+('stall:200ms/1s') instead blocks the whole process now and then, so that a
+stall of the target can be provoked and seen in the latency from the intended start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import time
@@ -29,13 +32,21 @@ class FloorService:
         self.spin_seconds = spin_seconds
         self.rng = random.Random()
         self.requests = 0
+        self._stalls: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(cls, settings: TargetSettings) -> FloorService:
-        return cls(settings.floor_delay, settings.floor_spin_us / 1e6)
+        service = cls(settings.floor_delay, settings.floor_spin_us / 1e6)
+        stall = settings.floor_delay.stall
+        if stall is not None:
+            service._stalls = asyncio.create_task(_stall_every(*stall))
+        return service
 
     async def close(self) -> None:
-        return None
+        if self._stalls is not None:
+            self._stalls.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stalls
 
     async def _serve(self) -> None:
         self.requests += 1
@@ -120,3 +131,13 @@ class FloorService:
 
     async def stats(self) -> dict[str, object]:
         return {"target": self.name, "requests": self.requests, "delay": self.delay.kind}
+
+
+async def _stall_every(blocked: float, period: float) -> None:
+    """Block the whole process (the event loop with it) for `blocked` seconds at each multiple of `period`.
+
+    Wall-clock multiples, so that the worker processes of one target stall together and nothing answers.
+    """
+    while True:
+        await asyncio.sleep(period - time.time() % period)
+        time.sleep(blocked)  # noqa: ASYNC251 - blocking the loop is the point: the target stops answering
