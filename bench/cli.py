@@ -17,6 +17,7 @@ from bench.commands.cqrs import history, rebuild
 from bench.commands.report import report
 from bench.commands.run import run
 from bench.commands.seed import seed
+from bench.commands.sweep import sweep
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
 from bench.infra.probe import wait_until
@@ -160,6 +161,7 @@ cli.add_command(calibrate)
 cli.add_command(rebuild)
 cli.add_command(history)
 cli.add_command(report)
+cli.add_command(sweep)
 
 
 def main() -> None:

@@ -1,1 +1,2 @@
-"""Capacity planning without servers: the rate search, the Universal Scalability Law fit and node planning."""
+"""Capacity planning: the rate search, the Universal Scalability Law fit, node planning (all pure), and
+`bench sweep`'s orchestration and report."""

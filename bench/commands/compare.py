@@ -10,7 +10,7 @@ import click
 from rich.markdown import Markdown
 
 from bench.commands.options import server_options
-from bench.commands.run import console
+from bench.commands.run import console, end_as_it_ended
 from bench.compare.experiment import DEFAULT_EXPERIMENT, Experiment, ExperimentError, Servers, load_experiment
 from bench.report.location import REPORT_MD, REPORTS
 
@@ -77,10 +77,6 @@ def _conclude(outcome: ExperimentOutcome) -> None:
     for failure in failures:
         console.print(f"[red]SLO failed:[/] {failure}")
     console.print(f"Report: {outcome.report / 'report.html'}")
-    print(outcome.report, flush=True)
-    if outcome.interrupted:
-        raise KeyboardInterrupt
-    if outcome.exit_code is not None:
-        sys.exit(outcome.exit_code)
+    end_as_it_ended(outcome.report, interrupted=outcome.interrupted, exit_code=outcome.exit_code)
     if failures:
         sys.exit(EXIT_SLO_FAILED)

@@ -80,13 +80,18 @@ def finish(outcome: RunOutcome) -> None:
     conclude(outcome)
 
 
+def end_as_it_ended(result: Path, *, interrupted: bool, exit_code: int | None) -> None:
+    """Print where the results are (standard output: for scripts); end with Ctrl-C's or the signal's code."""
+    print(result, flush=True)
+    if interrupted:
+        raise KeyboardInterrupt
+    if exit_code is not None:
+        sys.exit(exit_code)
+
+
 def conclude(outcome: RunOutcome) -> None:
     """Print the run directory; end the way the run ended."""
-    print(outcome.run.path, flush=True)
-    if outcome.interrupted:
-        raise KeyboardInterrupt
-    if outcome.exit_code is not None:
-        sys.exit(outcome.exit_code)
+    end_as_it_ended(outcome.run.path, interrupted=outcome.interrupted, exit_code=outcome.exit_code)
     if outcome.failure is not None:
         raise InfraError(f"{outcome.failure}\nWhat was measured so far is in {outcome.run.path}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.report.arms import group_arms
@@ -9,10 +10,10 @@ from bench.report.csvfile import summary_csv
 from bench.report.html import report_html
 from bench.report.location import PLOTS, REPORT_HTML, REPORT_MD, SUMMARY_CSV, SUMMARY_JSON
 from bench.report.markdown import report_markdown
-from bench.report.plots import all_plots
+from bench.report.plots import Plot, all_plots
 from bench.report.rundata import RunData
 from bench.report.summary import Summary, build_summary
-from bench.report.tables import all_tables
+from bench.report.tables import Table, all_tables
 
 __all__ = ["PLOTS", "REPORT_HTML", "REPORT_MD", "SUMMARY_CSV", "SUMMARY_JSON", "load_runs", "write_report"]
 
@@ -56,10 +57,25 @@ def write_report(run_dirs: list[Path], out: Path) -> Summary:
     out.mkdir(parents=True, exist_ok=True)
     (out / SUMMARY_JSON).write_text(summary.to_json())
     (out / SUMMARY_CSV).write_text(summary_csv(summary))
-    (out / REPORT_MD).write_text(report_markdown(title, subtitle, tables, statements, plots))
-    (out / REPORT_HTML).write_text(report_html(title, subtitle, tables, statements, plots))
+    write_documents(out, REPORT_MD, REPORT_HTML, Document(title, subtitle, tables, statements, plots))
+    return summary
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    subtitle: str
+    tables: list[Table]
+    statements: list[str]
+    plots: list[Plot]
+
+
+def write_documents(out: Path, markdown_name: str, html_name: str, document: Document) -> None:
+    """The Markdown and the self-contained HTML of `document`, and its plots as PNG files under plots/."""
+    parts = (document.title, document.subtitle, document.tables, document.statements, document.plots)
+    (out / markdown_name).write_text(report_markdown(*parts))
+    (out / html_name).write_text(report_html(*parts))
     (out / PLOTS).mkdir(exist_ok=True)
-    for plot in plots:
+    for plot in document.plots:
         if plot.png is not None:
             (out / PLOTS / f"{plot.id}.png").write_bytes(plot.png)
-    return summary

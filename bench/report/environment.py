@@ -20,7 +20,7 @@ def _distinct(values: Iterable[Any]) -> list[Any]:
     return list(seen.values())
 
 
-def _machine(host: dict[str, Any]) -> dict[str, Any]:
+def machine_of(host: dict[str, Any]) -> dict[str, Any]:
     machine = {key: host.get(key) for key in HOST_KEYS}
     memory = host.get("memory_bytes")
     machine["memory_gib"] = round(memory / GIB, 1) if isinstance(memory, int | float) else None
@@ -30,7 +30,7 @@ def _machine(host: dict[str, Any]) -> dict[str, Any]:
 def environment(arms: list[Arm]) -> dict[str, Any]:
     runs = [run for arm in arms for run in arm.runs]
     return {
-        "machines": _distinct(_machine(run.manifest.get("host") or {}) for run in runs),
+        "machines": _distinct(machine_of(run.manifest.get("host") or {}) for run in runs),
         "software": _distinct(run.manifest.get("software") for run in runs),
         "git": _distinct(run.manifest.get("git") for run in runs),
         "settings": {arm.name: arm.runs[0].manifest.get("settings") for arm in arms},

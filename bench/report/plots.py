@@ -40,7 +40,7 @@ def _color(index: int) -> str:
     return COLORS[index % len(COLORS)]
 
 
-def _render(draw: Callable[[Axes], None], *, title: str, xlabel: str, ylabel: str) -> bytes:
+def render_png(draw: Callable[[Axes], None], *, title: str, xlabel: str, ylabel: str) -> bytes:
     figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
     axes = figure.subplots()
     draw(axes)
@@ -98,7 +98,7 @@ def latency_over_time(arms: list[Arm]) -> Plot:
     if not _has_column(arms, "p50_ms"):
         return Plot("latency_over_time", title, None, "No run recorded per-second latencies.")
     draw = _over_time(arms, {"p50_ms": ("p50", "-"), "p99_ms": ("p99", "--")})
-    png = _render(draw, title=title, xlabel="seconds since the load started", ylabel="ms")
+    png = render_png(draw, title=title, xlabel="seconds since the load started", ylabel="ms")
     return Plot("latency_over_time", title, png, "One line per repetition; ramp-up and warm-up included.")
 
 
@@ -106,7 +106,7 @@ def throughput_over_time(arms: list[Arm]) -> Plot:
     title = "Throughput over time"
     if not _has_column(arms, "requests"):
         return Plot("throughput_over_time", title, None, "No run recorded per-second request counts.")
-    png = _render(
+    png = render_png(
         _over_time(arms, {"requests": ("requests/s", "-")}),
         title=title,
         xlabel="seconds since the load started",
@@ -124,7 +124,7 @@ def memory_over_time(arms: list[Arm]) -> Plot:
             None,
             "The target's processes were not sampled in any run (an external --host is not observable).",
         )
-    png = _render(
+    png = render_png(
         _over_time(arms, {NODE_RSS: ("RSS", "-")}), title=title, xlabel="seconds since the load started", ylabel="MiB"
     )
     return Plot("memory_over_time", title, png)
@@ -171,7 +171,7 @@ def latency_spectrum(arms: list[Arm]) -> Plot:
         axes.xaxis.set_minor_locator(NullLocator())
         axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{(1.0 - 1.0 / x) * 100:.6g}%"))
 
-    png = _render(draw, title=title, xlabel="percentile", ylabel="ms")
+    png = render_png(draw, title=title, xlabel="percentile", ylabel="ms")
     return Plot("latency_spectrum", title, png, "The valid repetitions' histograms of each arm merged; probes apart.")
 
 
@@ -203,7 +203,7 @@ def visibility_distribution(arms: list[Arm]) -> Plot:
         axes.xaxis.set_minor_formatter(LogFormatter(minor_thresholds=(2, 0.5)))
         axes.set_ylim(0, 100.5)
 
-    png = _render(draw, title=title, xlabel="ms until visible (log scale)", ylabel="% of probes visible")
+    png = render_png(draw, title=title, xlabel="ms until visible (log scale)", ylabel="% of probes visible")
     return Plot("visibility", title, png)
 
 

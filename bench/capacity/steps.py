@@ -1,0 +1,156 @@
+"""One step of a sweep, read from its run directory: what it measured, and its verdict.
+
+The latency the SLOs judge is the one a user would have seen. In the open model that is the latency
+measured from each action's intended start (histograms/steady.json "intended"): a request held back
+because every in-flight user was still waiting for the target counts its wait, so a stall of the
+target cannot hide (coordinated omission corrected). The latency from the actual send is kept beside
+it as the uncorrected figure. In the closed model there is no intended start and the two are the same.
+
+The verdict of a rate step, in this order:
+
+1. The run did not complete: FAIL if the target (or a projector) died during it, the target's doing;
+   otherwise VOID (a server or the harness failed: nothing learnt about the target).
+2. The load generator saturated (a Locust process above the CPU limit, or its event loop lagging;
+   bench/run/validity.py): VOID, whatever else happened, since its timings cannot be trusted.
+3. The run is invalid for another reason than the arrival rate (no steady second measured): VOID.
+4. The achieved arrival rate fell short of the asked one (below 95%) with a healthy generator: the
+   in-flight users were all busy waiting for the target (at least BUSY_SHARE of them by Little's law:
+   requests/s x mean latency from the send), so the target could not keep up: FAIL. A shortfall with
+   idle users is the generator not keeping its schedule: VOID.
+5. Otherwise PASS iff every SLO holds on the run's metrics (bench.report.slo.check_run, on the corrected
+   latency); a shortfall (4) FAILs with the SLOs' verdicts added to its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from bench.capacity.search import StepOutcome, Verdict
+from bench.report.groups import ALL
+from bench.report.metrics import LATENCY_MEAN, RunMetrics, errors_id, latency_id, run_metrics
+from bench.report.rundata import RunData
+from bench.report.slo import Slo, check_run
+
+BUSY_SHARE = 0.8  # of the in-flight users busy on average: "all busy" within the noise of Little's law
+# How bench/run/validity.py words what it found (the verdict needs to know which finding is which).
+GENERATOR_REASONS = ("the load generator saturated", "the load generator's event loop lagged")
+SHORTFALL_REASON = "the open model achieved"
+TARGET_DEATHS = ("target ", "cqrs projector")  # how the run's watchdog names a dead target or projector
+LEVEL_VALID = "valid"  # the reason of a usable concurrency level
+
+
+def corrected(run: RunData) -> RunData:
+    """The run as its SLOs should see it: in the open model, latency measured from each intended start."""
+    intended = run.steady.get("intended")
+    if not intended:
+        return run
+    return dataclasses.replace(run, steady={**run.steady, "latency": intended})
+
+
+def _users(run: RunData) -> int | None:
+    load = (run.manifest.get("settings") or {}).get("load") or {}
+    users = load.get("users")
+    return int(users) if isinstance(users, int | float) else None
+
+
+def _busy_users(run: RunData) -> float | None:
+    """Little's law: requests/s times the mean time from send to answer is how many users wait on average."""
+    overall = (run.steady.get("latency") or {}).get(ALL) or {}
+    seconds = float(run.steady.get("seconds_measured") or 0)
+    if not seconds or not overall.get("count"):
+        return None
+    return float(overall["count"]) / seconds * float(overall["mean_ms"]) / 1000.0
+
+
+def _achieved(run: RunData) -> float | None:
+    seconds = float(run.steady.get("seconds_measured") or 0)
+    return float(run.steady.get("actions") or 0) / seconds if seconds else None
+
+
+def step_measures(run: RunData, metrics: RunMetrics, uncorrected: RunMetrics) -> dict[str, float]:
+    """The figures a step is reported with (only those measured); latency in ms, corrected unless said."""
+    found: dict[str, float | None] = {
+        "actions_per_s": _achieved(run),
+        "requests_per_s": metrics.values.get("requests_per_s"),
+        "mean_ms": metrics.values.get(LATENCY_MEAN),
+        "p50_ms": metrics.values.get(latency_id(ALL, "p50")),
+        "p99_ms": metrics.values.get(latency_id(ALL, "p99")),
+        "p50_uncorrected_ms": uncorrected.values.get(latency_id(ALL, "p50")),
+        "p99_uncorrected_ms": uncorrected.values.get(latency_id(ALL, "p99")),
+        "errors_percent": metrics.values.get(errors_id(ALL)),
+        "in_flight_users": _users(run),
+        "busy_users": _busy_users(run),
+        "cpu_target_percent": metrics.values.get("cpu_target_percent"),
+        "cpu_generator_percent": metrics.values.get("cpu_generator_percent"),
+    }
+    return {name: float(value) for name, value in found.items() if value is not None}
+
+
+def _reasons(run: RunData) -> tuple[list[str], list[str], list[str]]:
+    """The run's invalidity reasons: the generator's, the rate shortfall's, and any other."""
+    generator, shortfall, other = [], [], []
+    for reason in run.invalid_reasons:
+        if reason.startswith(GENERATOR_REASONS):
+            generator.append(reason)
+        elif reason.startswith(SHORTFALL_REASON):
+            shortfall.append(reason)
+        else:
+            other.append(reason)
+    return generator, shortfall, other
+
+
+def _incomplete(run: RunData, measures: dict[str, float], achieved: float | None) -> StepOutcome:
+    why = str(run.manifest.get("ended_because") or "no reason recorded").splitlines()[0]
+    if why.startswith(TARGET_DEATHS):
+        return StepOutcome(Verdict.FAIL, f"the target died under this load: {why}", achieved, measures)
+    return StepOutcome(Verdict.VOID, f"the run did not complete: {why}", achieved, measures)
+
+
+def _shortfall(measures: dict[str, float], reason: str) -> tuple[bool, str]:
+    """(the target's doing?, a sentence): were the in-flight users all busy while the rate fell short?"""
+    busy, users = measures.get("busy_users"), measures.get("in_flight_users")
+    if busy is None or users is None:
+        return False, f"{reason}, and how busy the in-flight users were is unknown"
+    if busy >= BUSY_SHARE * users:
+        return True, f"the target could not keep up: {reason}, with {busy:,.1f} of {users:,.0f} in-flight users busy"
+    return False, (
+        f"the generator did not keep its schedule: {reason}, though only {busy:,.1f} of {users:,.0f} in-flight "
+        f"users were busy"
+    )
+
+
+def judge_rate_step(run: RunData, slos: Sequence[Slo]) -> StepOutcome:
+    """PASS, FAIL or VOID by the rule of this module's docstring."""
+    metrics, uncorrected = run_metrics(corrected(run)), run_metrics(run)
+    measures = step_measures(run, metrics, uncorrected)
+    achieved = measures.get("actions_per_s")
+    if not run.complete:
+        return _incomplete(run, measures, achieved)
+    generator, shortfall, other = _reasons(run)
+    if generator or other:
+        return StepOutcome(Verdict.VOID, "; ".join(generator + other), achieved, measures)
+    failed: list[str] = []
+    if shortfall:
+        target_to_blame, sentence = _shortfall(measures, "; ".join(shortfall))
+        if not target_to_blame:
+            return StepOutcome(Verdict.VOID, sentence, achieved, measures)
+        failed.append(sentence)
+    results = [check_run(slo, metrics) for slo in slos]
+    failed += [f"{result.slo.text}: {result.detail}" for result in results if not result.passed]
+    if failed:
+        return StepOutcome(Verdict.FAIL, "; ".join(failed), achieved, measures)
+    met = "; ".join(f"{result.slo.text}: {result.detail}" for result in results)
+    return StepOutcome(Verdict.PASS, f"every SLO met ({met})", achieved, measures)
+
+
+def judge_level(run: RunData) -> StepOutcome:
+    """A concurrency level's point is usable (PASS) when its run is complete and valid, else VOID."""
+    metrics = run_metrics(run)
+    measures = step_measures(run, metrics, metrics)
+    achieved = measures.get("actions_per_s")
+    if not run.complete:
+        return _incomplete(run, measures, achieved)
+    if not run.valid:
+        return StepOutcome(Verdict.VOID, "; ".join(run.invalid_reasons), achieved, measures)
+    return StepOutcome(Verdict.PASS, LEVEL_VALID, achieved, measures)
