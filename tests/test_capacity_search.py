@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bench.capacity.search import SearchPolicy, SearchResult, StepOutcome, Verdict, search
+from bench.capacity.search import SearchPolicy, SearchResult, StepOutcome, Verdict, confirm_failures, search
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -217,3 +217,34 @@ def test_the_search_is_deterministic_and_its_result_serializes() -> None:
 def test_a_policy_that_cannot_work_is_refused(settings: dict[str, float | None], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SearchPolicy(**settings)  # type: ignore[arg-type]
+
+
+def test_a_failure_counts_only_when_its_repeat_does_not_pass() -> None:
+    """A transient stall fails one step; its repeat passes and decides. A real limit fails twice."""
+    calls: list[float] = []
+    stalls = {600.0}  # the first run at 600/s hits a stall; the limit is 1,000/s
+
+    def step(rate: float) -> StepOutcome:
+        calls.append(rate)
+        if rate in stalls:
+            stalls.discard(rate)
+            return StepOutcome(Verdict.FAIL, "p99 over the SLO (a stall)")
+        return StepOutcome(Verdict.PASS if rate < 1000 else Verdict.FAIL, "slo")
+
+    result = search(confirm_failures(step), SearchPolicy(start_rate=150, relative_resolution=0.05))
+    assert result.limit is not None
+    assert 950 <= result.limit < 1000
+    assert calls.count(600.0) == 2
+    repeated = [s for s in result.steps if s.rate == 600.0]
+    assert repeated[0].verdict is Verdict.PASS
+    assert "the first run failed" in repeated[0].outcome.reason
+    failed = [s for s in result.steps if s.verdict is Verdict.FAIL]
+    assert failed
+    assert all("failed twice" in s.outcome.reason for s in failed)
+
+
+def test_a_void_repeat_leaves_the_failure_standing() -> None:
+    outcomes = iter([StepOutcome(Verdict.FAIL, "slo"), StepOutcome(Verdict.VOID, "generator saturated")])
+    decided = confirm_failures(lambda rate: next(outcomes))(100.0)
+    assert decided.verdict is Verdict.FAIL
+    assert "repeat was void" in decided.reason

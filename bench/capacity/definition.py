@@ -37,6 +37,7 @@ class SweepDefinition:
     think_time: tuple[float, float] = (0.0, 0.0)  # of the concurrency levels
     plan_rate: float | None = None  # plan nodes for this many actions/s
     headroom: float = 0.3
+    confirm_failures: bool = True  # a failing rate step is repeated; it fails only if the repeat fails too
     servers: Servers = field(default_factory=Servers)
 
     def worker_counts(self, arm: Arm) -> tuple[int, ...]:

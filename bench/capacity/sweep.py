@@ -19,7 +19,7 @@ from bench.capacity.definition import SweepDefinition
 from bench.capacity.outcome import ArmCapacity, ConcurrencySweep, LevelPoint, RateSearch, SweepOutcome
 from bench.capacity.planning import plan_nodes
 from bench.capacity.report import write_capacity_report
-from bench.capacity.search import StepOutcome, Verdict, search
+from bench.capacity.search import StepOutcome, Verdict, confirm_failures, search
 from bench.capacity.steps import LEVEL_VALID, judge_level, judge_rate_step
 from bench.capacity.usl import UslResult, fit_usl
 from bench.compare.experiment import Arm
@@ -67,15 +67,26 @@ class _Sweeper:
         self.console.print(f"{what}: {achieved}{said}")
 
     def rate_search(self, arm: Arm, workers: int, found: RateSearch) -> None:
-        def step(rate: float) -> StepOutcome:
+        attempts: list[Path] = []  # the runs of the current step; the last one decided it
+
+        def attempt(rate: float) -> StepOutcome:
             number = len(found.outcomes) + 1
-            what = f"{arm.name}, {workers} worker(s), step {number}: asked {_rate(rate)}"
-            run = self.run_step(arm, workers, self.definition.rate_load(rate), what,
-                                {"kind": "rate", "step": number, "rate": rate})  # fmt: skip
+            again = " (repeat)" if attempts else ""
+            what = f"{arm.name}, {workers} worker(s), step {number}{again}: asked {_rate(rate)}"
+            recorded = {"kind": "rate", "step": number, "rate": rate, "attempt": len(attempts) + 1}
+            run = self.run_step(arm, workers, self.definition.rate_load(rate), what, recorded)
             outcome = judge_rate_step(run, self.definition.slos)
-            found.outcomes.append(outcome)
-            found.runs.append(run.path)
+            attempts.append(run.path)
             self.say(what, outcome)
+            return outcome
+
+        measure = confirm_failures(attempt) if self.definition.confirm_failures else attempt
+
+        def step(rate: float) -> StepOutcome:
+            attempts.clear()
+            outcome = measure(rate)
+            found.outcomes.append(outcome)
+            found.runs.append(attempts[-1])
             return outcome
 
         try:

@@ -146,7 +146,7 @@ def definition_from(experiment_file: Path | None, options: dict[str, Any]) -> Sw
         name=name, load=_load(experiment, options), data=data, arms=arms, slos=_slos(options["slo"], experiment),
         policy=_policy(options), in_flight=options["in_flight"], workers=options["workers"] or (),
         concurrency=options["concurrency"] or (), think_time=options["think_time"] or (0.0, 0.0),
-        plan_rate=options["plan_rate"], headroom=options["headroom"],
+        plan_rate=options["plan_rate"], headroom=options["headroom"], confirm_failures=options["confirm"],
         servers=Servers(options["pg_dsn"] or None, options["redis_url"] or None),
     )  # fmt: skip
 
@@ -190,6 +190,9 @@ def definition_from(experiment_file: Path | None, options: dict[str, Any]) -> Sw
               help="Plan to run nodes at (1 - headroom) of their limit at the SLO.")  # fmt: skip
 @click.option("--floor-delay", type=DelayType(), default=None,
               help="Synthetic service time (or stall) of a --target floor arm [default: none].")  # fmt: skip
+@click.option("--confirm/--no-confirm", default=True, show_default=True,
+              help="Repeat a failing rate step; it fails only if the repeat does not pass (one stall of a shared "
+              "machine should not set a limit).")  # fmt: skip
 @click.option("--quick", is_flag=True, help="Short steps, a coarser resolution and at most 6 steps per search.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS, show_default=True,
               help="Where the report directory (and the 'latest' link) is created.")  # fmt: skip

@@ -25,7 +25,7 @@ SECTIONS = {
     "latency": "Latency per endpoint group (steady state)",
     "throughput": "Throughput and errors",
     "cpu": "CPU per component (% of one core, mean)",
-    "memory": "Memory per component (RSS, mean)",
+    "memory": "Memory per component (PSS: each shared page split among the processes sharing it; mean)",
     "database": "Database (PostgreSQL's own counters)",
     "projection": "Projection lag (from the target's /stats)",
     "visibility": "Visibility window (a probe writes, then reads until its write shows)",
@@ -38,7 +38,7 @@ ROW_RATES = ("tuples_inserted_per_s", "tuples_updated_per_s", "tuples_deleted_pe
 COMPONENT_NAMES = {"postgres": "PostgreSQL", "redis": "Redis", "projectors": "projectors"}
 
 LATENCY_MEAN = "latency_all_mean_ms"
-MEMORY_NODE = "memory_node_rss_mib"
+MEMORY_NODE = "memory_node_pss_mib"
 DB_WRITES = "db_rows_written_per_s"
 HEADLINE = (LATENCY_MEAN, MEMORY_NODE, DB_WRITES)
 
@@ -78,7 +78,7 @@ def _definitions() -> Iterator[Metric]:
     for component in CPU_COMPONENTS:
         yield Metric(f"cpu_{component}_percent", component, "% of a core", "lower", "cpu")
     for component in MEMORY_COMPONENTS:
-        yield Metric(f"memory_{component}_rss_mib", component, "MiB", "lower", "memory")
+        yield Metric(f"memory_{component}_pss_mib", component, "MiB", "lower", "memory")
     yield Metric("commits_per_s", "commits/s (reads included)", "commits/s", "neutral", "database")
     for rate in ROW_RATES:
         yield Metric(
@@ -158,9 +158,9 @@ def _resources(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
         found.set(f"cpu_{component}_percent", _mean(rows, f"{component}_cpu_percent"), why)
     for component in MEMORY_COMPONENTS:
         why = _why_component_missing(run, component)
-        found.set(f"memory_{component}_rss_mib", _mean(rows, f"{component}_rss_mib"), why)
-    columns = [f"{component}_rss_mib" for component in NODE_COMPONENTS if f"{component}_rss_mib" in rows]
-    node = rows[columns].sum(axis=1, min_count=1).dropna() if "target_rss_mib" in columns else pd.Series()
+        found.set(f"memory_{component}_pss_mib", _mean(rows, f"{component}_pss_mib"), why)
+    columns = [f"{component}_pss_mib" for component in NODE_COMPONENTS if f"{component}_pss_mib" in rows]
+    node = rows[columns].sum(axis=1, min_count=1).dropna() if "target_pss_mib" in columns else pd.Series()
     found.set(MEMORY_NODE, float(node.mean()) if not node.empty else None, _why_component_missing(run, "target"))
 
 

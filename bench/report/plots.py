@@ -24,7 +24,7 @@ from scenarios.hdr import merged
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray")
 SIZE = (9.0, 4.2)
 DPI = 100
-NODE_RSS = "node_rss_mib"
+NODE_PSS = "node_pss_mib"
 SPECTRUM_TICKS = (0.0, 90.0, 99.0, 99.9, 99.99, 99.999, 99.9999)
 
 
@@ -56,11 +56,11 @@ def render_png(draw: Callable[[Axes], None], *, title: str, xlabel: str, ylabel:
 
 
 def _column(table: pd.DataFrame, column: str) -> pd.Series | None:
-    """A column of the time series; NODE_RSS is the target's and its projectors' RSS added up."""
-    if column != NODE_RSS:
+    """A column of the time series; NODE_PSS is the target's and its projectors' PSS added up."""
+    if column != NODE_PSS:
         return table.get(column)
-    parts = [f"{component}_rss_mib" for component in NODE_COMPONENTS if f"{component}_rss_mib" in table]
-    return table[parts].sum(axis=1, min_count=1) if "target_rss_mib" in parts else None
+    parts = [f"{component}_pss_mib" for component in NODE_COMPONENTS if f"{component}_pss_mib" in table]
+    return table[parts].sum(axis=1, min_count=1) if "target_pss_mib" in parts else None
 
 
 def _loaded(run: RunData, column: str) -> tuple[pd.Series, pd.Series]:
@@ -116,8 +116,8 @@ def throughput_over_time(arms: list[Arm]) -> Plot:
 
 
 def memory_over_time(arms: list[Arm]) -> Plot:
-    title = "Memory of the service's own processes over time (target + projectors, RSS)"
-    if not _has_column(arms, NODE_RSS):
+    title = "Memory of the service's own processes over time (target + projectors, PSS)"
+    if not _has_column(arms, NODE_PSS):
         return Plot(
             "memory_over_time",
             title,
@@ -125,7 +125,7 @@ def memory_over_time(arms: list[Arm]) -> Plot:
             "The target's processes were not sampled in any run (an external --host is not observable).",
         )
     png = render_png(
-        _over_time(arms, {NODE_RSS: ("RSS", "-")}), title=title, xlabel="seconds since the load started", ylabel="MiB"
+        _over_time(arms, {NODE_PSS: ("PSS", "-")}), title=title, xlabel="seconds since the load started", ylabel="MiB"
     )
     return Plot("memory_over_time", title, png)
 
