@@ -12,9 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
-from bench.compare.invariants import check_invariants
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
+from bench.run.invariants import check_invariants
 from bench.seed.dataset import SeedSpec
 from bench.seed.load import SeedPlace, seed_target
 from bench.targets import TARGETS, RunningTarget, start_target

@@ -25,7 +25,6 @@ import httpx
 import pandas as pd
 from rich.console import Console
 
-from bench.compare.invariants import check_invariants, not_checked
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
 from bench.infra.processes import stop_process_tree
@@ -33,6 +32,7 @@ from bench.infra.signals import sigterm_exits
 from bench.run.collectors.processes import ProcessTreeSampler
 from bench.run.collectors.target_stats import TargetStats
 from bench.run.environment import git_revision, host_info, software_versions
+from bench.run.invariants import check_invariants, not_checked
 from bench.run.live import latest_second
 from bench.run.loadgen import start_locust
 from bench.run.prepare import Stage, prepare
