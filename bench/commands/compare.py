@@ -12,7 +12,7 @@ from rich.markdown import Markdown
 from bench.commands.options import server_options
 from bench.commands.run import console, end_as_it_ended
 from bench.compare.experiment import DEFAULT_EXPERIMENT, Experiment, ExperimentError, Servers, load_experiment
-from bench.report.location import REPORT_MD, REPORTS
+from bench.report.location import REPORTS
 
 if TYPE_CHECKING:
     from bench.compare.runner import ExperimentOutcome
@@ -30,17 +30,6 @@ def _experiment(path: Path | None, quick: bool, aa: bool) -> Experiment:
     if aa:
         experiment = experiment.noise_floor()
     return experiment
-
-
-def _headline(report: Path) -> str:
-    """The report's first table (the headline), as markdown."""
-    text = (report / REPORT_MD).read_text()
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
-    if start is None:
-        return ""
-    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
-    return "\n".join(lines[start:end])
 
 
 @click.command()
@@ -69,10 +58,12 @@ def compare(
 
 
 def _conclude(outcome: ExperimentOutcome) -> None:
-    headline = _headline(outcome.report)
-    if headline:
-        console.print(Markdown(headline))
+    from bench.report.markdown import table_markdown
+    from bench.report.tables import metric_table
+
     summary = outcome.summary
+    if summary is not None:
+        console.print(Markdown(table_markdown(metric_table(summary, "headline"))))
     failures = summary.slo_failures() if summary is not None else []
     for failure in failures:
         console.print(f"[red]SLO failed:[/] {failure}")
