@@ -131,8 +131,7 @@ def up(
         )
         try:
             for kind, info in infra.manifest().items():
-                assert isinstance(info, dict)
-                console.print(f"[bold]{kind}[/] {info['mode']} {info['version']} at {info['address']}")
+                console.print(f"[bold]{kind}[/] {info.mode} {info.version} at {info.address}")
             if infra.database_dsn is not None:
                 console.print(f"database: {infra.database_dsn}")
             companions = f" and {len(running.companions)} projector(s)" if running.companions else ""

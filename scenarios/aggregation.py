@@ -6,29 +6,32 @@ to disk at once, so that a run that is cut short keeps what it measured:
 
 - histograms/intervals.csv: second, kind (latency | intended | visibility), name, count,
   and the merged HdrHistogram (base64 V2 encoding) of that second;
-- latency.csv: per second and endpoint (and "all"), requests, failures and percentiles;
+- latency.csv: per second and endpoint (and ALL), requests, failures and percentiles;
 - failures.csv, visibility.csv, actions.csv, loop_lag.csv: the same seconds' counters.
 
-The steady-state window, once known, selects the seconds summed into histograms/steady.json.
+The steady-state window, once known, selects the seconds summed into histograms/steady.json
+(bench.rundir.steady.SteadySummary). Names and columns: bench.rundir.files and bench.rundir.columns.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from hdrh.histogram import HdrHistogram
 
+from bench.rundir import columns, files
+from bench.rundir.files import ALL
+from bench.rundir.messages import WorkerReport, WorkerSecond
+from bench.rundir.steady import EndpointSteady, FailureCount, Percentiles, SteadySummary, VisibilitySteady, Window
 from scenarios.csvlog import CsvLog
 from scenarios.hdr import encode, new_histogram, summary
-from scenarios.recording import Report, Shipped
 
 STRAGGLER_SECONDS = 10
-ALL = "all"
 
 
 @dataclass
@@ -41,20 +44,8 @@ class MergedSecond:
     actions: int = 0
 
 
-@dataclass(frozen=True)
-class Window:
-    """Whole seconds [start, end) of the steady state."""
-
-    start: int
-    end: int
-
-    def __contains__(self, second: object) -> bool:
-        return isinstance(second, int) and self.start <= second < self.end
-
-
-def _add(histograms: dict[str, HdrHistogram], name: str, shipped: Shipped) -> None:
+def _add(histograms: dict[str, HdrHistogram], name: str, other: HdrHistogram) -> None:
     """Add a worker's histogram into `histograms[name]`; the first one received becomes it."""
-    other = shipped if isinstance(shipped, HdrHistogram) else HdrHistogram.decode(shipped.encode("ascii"))
     histogram = histograms.get(name)
     if histogram is None:
         histograms[name] = other
@@ -69,16 +60,19 @@ def _add_copy(histograms: dict[str, HdrHistogram], name: str, other: HdrHistogra
     histogram.add(other)
 
 
+def _fields(stats: Percentiles) -> dict[str, Any]:
+    return msgspec.structs.asdict(stats)
+
+
+def _row(stats: Percentiles) -> list[float]:
+    return [getattr(stats, column) for column in columns.PERCENTILES]
+
+
 def _with_overall(histograms: dict[str, HdrHistogram]) -> dict[str, HdrHistogram]:
     overall = new_histogram()
     for histogram in histograms.values():
         overall.add(histogram)
     return {ALL: overall, **histograms} if histograms else {}
-
-
-PERCENTILE_COLUMNS = ["mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms"]
-INTENDED_COLUMNS = ["intended_p50_ms", "intended_p99_ms", "intended_max_ms"]
-LOOP_LAG_COLUMNS = ["second", "worker", "lag_max_ms", "lag_mean_ms", "cpu_percent"]
 
 
 class IntervalMerger:
@@ -95,41 +89,37 @@ class IntervalMerger:
         self._steady = MergedSecond()
         self._totals: Counter[str] = Counter()
         self._steady_seconds: set[int] = set()
-        intervals_header = ["second", "kind", "name", "count", "histogram"]
-        self._intervals = CsvLog(out_dir / "histograms" / "intervals.csv", intervals_header)
-        latency_header = ["second", "endpoint", "requests", "failures", *PERCENTILE_COLUMNS, *INTENDED_COLUMNS]
-        self._latency = CsvLog(out_dir / "latency.csv", latency_header)
-        self._failures = CsvLog(out_dir / "failures.csv", ["second", "endpoint", "kind", "count"])
-        visibility_header = ["second", "domain", "probes", "not_visible", *PERCENTILE_COLUMNS]
-        self._visibility = CsvLog(out_dir / "visibility.csv", visibility_header)
-        self._actions = CsvLog(out_dir / "actions.csv", ["second", "actions"])
-        self._loop_lag = CsvLog(out_dir / "loop_lag.csv", LOOP_LAG_COLUMNS)
+        self._intervals = CsvLog(out_dir / files.INTERVALS, columns.INTERVALS)
+        self._latency = CsvLog(out_dir / files.LATENCY, columns.LATENCY)
+        self._failures = CsvLog(out_dir / files.FAILURES, columns.FAILURES)
+        self._visibility = CsvLog(out_dir / files.VISIBILITY, columns.VISIBILITY)
+        self._actions = CsvLog(out_dir / files.ACTIONS, columns.ACTIONS)
+        self._loop_lag = CsvLog(out_dir / files.LOOP_LAG, columns.LOOP_LAG)
         self._logs = (self._intervals, self._latency, self._failures, self._visibility, self._actions, self._loop_lag)
 
-    def add_report(self, report: Report, *, now: float) -> None:
-        worker = int(report["worker"])
-        for second_report in report["seconds"]:
-            self._merge(worker, second_report, cpu=report.get("cpu"))
-        self._through[worker] = max(self._through.get(worker, -1), int(report["through"]))
+    def add_report(self, report: WorkerReport, *, now: float) -> None:
+        for second_report in report.seconds:
+            self._merge(report.worker, second_report, cpu=report.cpu)
+        self._through[report.worker] = max(self._through.get(report.worker, -1), report.through)
         self.finalize(now=now)
 
-    def _merge(self, worker: int, report: Report, *, cpu: float | None) -> None:
-        second = int(report["second"])
+    def _merge(self, worker: int, report: WorkerSecond, *, cpu: float | None) -> None:
+        second = report.second
         if second <= self._last_final:
             second = self._last_final + 1  # a straggler's late second: counted in the next one still open
         merged = self._pending[second]
-        for name, endpoint in report["endpoints"].items():
+        for name, endpoint in report.endpoints.items():
             self._pause()
-            _add(merged.latency, name, endpoint["latency"])
-            if endpoint["intended"] is not None:
-                _add(merged.intended, name, endpoint["intended"])
-            for kind, count in endpoint["failures"].items():
+            _add(merged.latency, name, endpoint.latency)
+            if endpoint.intended is not None:
+                _add(merged.intended, name, endpoint.intended)
+            for kind, count in endpoint.failures.items():
                 merged.failures[(name, kind)] += count
-        for domain, encoded in report["visibility"].items():
-            _add(merged.visibility, domain, encoded)
-        merged.not_visible.update(report["not_visible"])
-        merged.actions += int(report["actions"])
-        self._loop_lag.write([[second, worker, report["loop_lag_max_ms"], report["loop_lag_mean_ms"], cpu]])
+        for domain, histogram in report.visibility.items():
+            _add(merged.visibility, domain, histogram)
+        merged.not_visible.update(report.not_visible)
+        merged.actions += report.actions
+        self._loop_lag.write([[second, worker, report.loop_lag_max_ms, report.loop_lag_mean_ms, cpu]])
 
     def finalize(self, *, now: float, everything: bool = False) -> None:
         """Write out the seconds every worker has reported past (all pending ones if `everything`)."""
@@ -158,27 +148,19 @@ class IntervalMerger:
         for name, histogram in latency.items():
             self._pause()
             stats = summary(histogram)
-            row = [
-                second,
-                name,
-                int(stats["count"]),
-                failures_by_endpoint[name],
-                *(stats[c] for c in PERCENTILE_COLUMNS),
-            ]
+            row: list[object] = [second, name, stats.count, failures_by_endpoint[name], *_row(stats)]
             if name in intended:
                 late = summary(intended[name])
-                row += [late["p50_ms"], late["p99_ms"], late["max_ms"]]
+                row += [late.p50_ms, late.p99_ms, late.max_ms]
             else:
                 row += ["", "", ""]
             self._latency.write([row])
             if name != ALL:
-                self._totals[name] += int(stats["count"])
+                self._totals[name] += stats.count
         for domain in sorted(set(merged.visibility) | set(merged.not_visible)):
             stats = summary(merged.visibility.get(domain) or new_histogram())
-            probes = int(stats["count"]) + merged.not_visible[domain]
-            self._visibility.write(
-                [[second, domain, probes, merged.not_visible[domain], *(stats[c] for c in PERCENTILE_COLUMNS)]]
-            )
+            probes = stats.count + merged.not_visible[domain]
+            self._visibility.write([[second, domain, probes, merged.not_visible[domain], *_row(stats)]])
         self._actions.write([[second, merged.actions]])
         if self.window is not None and second in self.window:
             self._add_to_steady(second, merged)
@@ -197,45 +179,43 @@ class IntervalMerger:
         steady.not_visible.update(merged.not_visible)
         steady.actions += merged.actions
 
-    def steady_summary(self) -> dict[str, Any]:
+    def steady_summary(self) -> SteadySummary:
         steady = self._steady
         failures: Counter[str] = Counter()
         for (name, _), count in steady.failures.items():
             failures[name] += count
             failures[ALL] += count
 
-        def described(histograms: dict[str, HdrHistogram]) -> dict[str, Any]:
+        def described(histograms: dict[str, HdrHistogram]) -> dict[str, EndpointSteady]:
             return {
-                name: {**summary(h), "failures": failures[name], "histogram": encode(h)}
+                name: EndpointSteady(**_fields(summary(h)), failures=failures[name], histogram=encode(h))
                 for name, h in _with_overall(histograms).items()
             }
 
-        return {
-            "window": None if self.window is None else {"start": self.window.start, "end": self.window.end},
-            "seconds_measured": len(self._steady_seconds),
-            "latency": described(steady.latency),
-            "intended": described(steady.intended),
-            "visibility": {
-                domain: {**summary(h), "not_visible": steady.not_visible[domain], "histogram": encode(h)}
-                for domain, h in steady.visibility.items()
-            }
-            | {
-                domain: {**summary(new_histogram()), "not_visible": count, "histogram": encode(new_histogram())}
-                for domain, count in steady.not_visible.items()
-                if domain not in steady.visibility
-            },
-            "failures_by_kind": [
-                {"endpoint": name, "kind": kind, "count": count} for (name, kind), count in steady.failures.items()
-            ],
-            "actions": steady.actions,
-            "requests_recorded_by_endpoint": dict(self._totals),
-            "requests_recorded": sum(self._totals.values()),
-        }
+        def visible(domain: str) -> VisibilitySteady:
+            histogram = steady.visibility.get(domain) or new_histogram()
+            return VisibilitySteady(
+                **_fields(summary(histogram)), not_visible=steady.not_visible[domain], histogram=encode(histogram)
+            )
+
+        return SteadySummary(
+            window=self.window,
+            seconds_measured=len(self._steady_seconds),
+            latency=described(steady.latency),
+            intended=described(steady.intended),
+            visibility={domain: visible(domain) for domain in [*steady.visibility, *steady.not_visible]},
+            failures_by_kind=[FailureCount(name, kind, count) for (name, kind), count in steady.failures.items()],
+            actions=steady.actions,
+            requests_recorded_by_endpoint=dict(self._totals),
+            requests_recorded=sum(self._totals.values()),
+        )
 
     def close(self, *, now: float) -> None:
         """Write out everything still pending and the steady-state summary."""
         self.finalize(now=now, everything=True)
-        path = self.out_dir / "histograms" / "steady.json"
-        path.write_text(json.dumps(self.steady_summary(), indent=2) + "\n")
+        path = self.out_dir / files.STEADY
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(msgspec.json.format(msgspec.json.encode(self.steady_summary())) + b"\n")
+        temporary.replace(path)
         for log in self._logs:
             log.close()

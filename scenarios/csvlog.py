@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 
 class CsvLog:
-    def __init__(self, path: Path, header: list[str]) -> None:
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = path.open("w", newline="")
         self._writer = csv.writer(self._file)

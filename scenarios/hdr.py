@@ -10,10 +10,11 @@ import numpy as np
 import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
+from bench.rundir.steady import Percentiles
+
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000  # one hour: anything slower is a hang, not a latency
 SIGNIFICANT_DIGITS = 3
-PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 
 
 def new_histogram() -> HdrHistogram:
@@ -88,7 +89,7 @@ def histogram_values(histogram: HdrHistogram) -> tuple[npt.NDArray[np.float64], 
     return median[used] / 1000.0, counts[used].astype(np.int64)
 
 
-def summary(histogram: HdrHistogram) -> dict[str, float]:
+def summary(histogram: HdrHistogram) -> Percentiles:
     """Count, mean, percentiles and max in milliseconds (zeros for an empty histogram).
 
     Computed with numpy over the counts, with hdrh's own definitions: its pure-Python
@@ -97,18 +98,24 @@ def summary(histogram: HdrHistogram) -> dict[str, float]:
     """
     counts = np.ctypeslib.as_array(histogram.counts)
     count = int(counts.sum())
-    result: dict[str, float] = {"count": count}
     if count == 0:
-        result.update({"mean_ms": 0.0, **{f"{percentile_key(p)}_ms": 0.0 for p in PERCENTILES}, "max_ms": 0.0})
-        return result
+        return Percentiles(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     highest, median = _bucket_values()
     used = np.flatnonzero(counts)
     counts = counts[used]
-    result["mean_ms"] = float((counts * median[used]).sum()) / count / 1000.0
     cumulative = np.cumsum(counts)
-    for percentile in PERCENTILES:
+
+    def at(percentile: float) -> float:
         rank = max(math.floor(percentile / 100.0 * count + 0.5), 1)
-        index = used[int(np.searchsorted(cumulative, rank))]
-        result[f"{percentile_key(percentile)}_ms"] = int(highest[index]) / 1000.0
-    result["max_ms"] = histogram.get_max_value() / 1000.0
-    return result
+        return int(highest[used[int(np.searchsorted(cumulative, rank))]]) / 1000.0
+
+    return Percentiles(
+        count=count,
+        mean_ms=float((counts * median[used]).sum()) / count / 1000.0,
+        p50_ms=at(50.0),
+        p90_ms=at(90.0),
+        p95_ms=at(95.0),
+        p99_ms=at(99.0),
+        p999_ms=at(99.9),
+        max_ms=histogram.get_max_value() / 1000.0,
+    )

@@ -11,47 +11,33 @@ in whole wall-clock seconds, the same clock `bench run` samples its collectors o
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
 import gevent
+import msgspec
 import psutil
 from gevent.lock import BoundedSemaphore
 from locust import events
 from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
 
-from scenarios.aggregation import IntervalMerger, Window
+from bench.rundir import columns, files
+from bench.rundir.messages import REPORT_MESSAGE, SCHEDULE_MESSAGE, Schedule, WorkerReport
+from bench.rundir.phases import Phase, Phases
+from bench.rundir.steady import Window
+from scenarios.aggregation import IntervalMerger
 from scenarios.csvlog import CsvLog
 from scenarios.options import ScenarioOptions, add_arguments
 from scenarios.pacing import ArrivalSchedule
 from scenarios.recording import IntervalRecorder
 
-REPORT_MESSAGE = "bench_report"
-SCHEDULE_MESSAGE = "bench_schedule"
 LOOP_LAG_PERIOD = 0.1  # seconds between the loop-lag probe's wake-ups
 REPORT_OFFSET = 0.05  # report this long after each second ends, so that the second is over everywhere
 SCHEDULE_LEAD = 0.5  # the open model starts this long after the schedule is sent, so every worker has it
-
-
-@dataclass
-class Phases:
-    """Wall-clock times (epoch seconds) of the run's phases, as the master saw them."""
-
-    test_start: float | None = None
-    ramp_end: float | None = None
-    schedule_start: float | None = None
-    steady_start: int | None = None
-    steady_end: int | None = None
-    stop: float | None = None
-    phase: str = "starting"
-    users: int = 0
-    target_users: int = 0
 
 
 class BenchState:
@@ -111,9 +97,9 @@ def _on_test_start(environment: Environment, **kwargs: Any) -> None:
     if _is_master(runner) and options.out_dir is not None:
         workers = len(runner.clients) if isinstance(runner, MasterRunner) else 1
         STATE.merger = IntervalMerger(options.out_dir, expected_workers=workers, pause=_yield)
-        STATE.users_log = CsvLog(options.out_dir / "users.csv", ["second", "users"])
+        STATE.users_log = CsvLog(options.out_dir / files.USERS, columns.USERS)
         STATE.phases.test_start = time.time()
-        STATE.phases.phase = "ramp"
+        STATE.phases.phase = Phase.RAMP
         STATE.phases.target_users = int(getattr(environment.parsed_options, "num_users", 0) or 0)
         STATE.greenlets.append(gevent.spawn(_write_status_every_second, runner, options.out_dir))
 
@@ -156,7 +142,7 @@ def _on_spawning_complete(user_count: int, **kwargs: Any) -> None:
         started = _start_schedule(runner, options.rate)
     phases.steady_start = math.ceil(started + options.warmup)
     phases.steady_end = phases.steady_start + math.ceil(options.duration) if options.duration > 0 else None
-    phases.phase = "warmup" if options.warmup > 0 else "steady"
+    phases.phase = Phase.WARMUP if options.warmup > 0 else Phase.STEADY
     if STATE.merger is not None:
         STATE.merger.window = Window(phases.steady_start, phases.steady_end or 2**62)
     if phases.steady_end is not None:
@@ -169,21 +155,23 @@ def _start_schedule(runner: Runner, rate: float) -> float:
     if isinstance(runner, MasterRunner):
         workers = sorted(client.id for client in runner.clients.all)
         for index, client_id in enumerate(workers):
-            data = {"t0": t0, "rate": rate, "index": index, "count": len(workers)}
-            runner.send_message(SCHEDULE_MESSAGE, data, client_id=client_id)
+            schedule = Schedule(t0=t0, rate=rate, index=index, count=len(workers))
+            runner.send_message(SCHEDULE_MESSAGE, schedule.to_message(encoded=True), client_id=client_id)
     else:
-        runner.send_message(SCHEDULE_MESSAGE, {"t0": t0, "rate": rate, "index": 0, "count": 1})
+        runner.send_message(SCHEDULE_MESSAGE, Schedule(t0=t0, rate=rate, index=0, count=1).to_message(encoded=False))
     return t0
 
 
 def _on_schedule(environment: Environment, msg: Any, **kwargs: Any) -> None:
-    STATE.schedule.start(**msg.data)
+    schedule = Schedule.from_message(msg.data)
+    STATE.schedule.start(t0=schedule.t0, rate=schedule.rate, index=schedule.index, count=schedule.count)
 
 
 def _on_report(environment: Environment, msg: Any, **kwargs: Any) -> None:
     if STATE.merger is not None:
+        report = WorkerReport.from_message(msg.data)
         with STATE.merging:  # merging yields between endpoints: one report at a time
-            STATE.merger.add_report(msg.data, now=time.time())
+            STATE.merger.add_report(report, now=time.time())
 
 
 def _yield() -> None:
@@ -192,7 +180,7 @@ def _yield() -> None:
 
 def _stop_at(runner: Runner, end: float) -> None:
     gevent.sleep(max(0.0, end - time.time()) + REPORT_OFFSET)
-    STATE.phases.phase = "stopping"
+    STATE.phases.phase = Phase.STOPPING
     STATE.phases.stop = time.time()
     runner.stop()  # workers stop their users and send their last report before saying they stopped
     runner.quit()
@@ -211,10 +199,10 @@ def _send_report(runner: Runner, *, cpu: float | None, everything: bool = False)
     recorder = STATE.recorder
     if recorder is None:
         return
+    through, seconds = recorder.drain(everything=everything)
+    report = WorkerReport(worker=STATE.worker_index, through=through, cpu=cpu, seconds=seconds)
     # Within one process the histograms are handed over as they are; encoding is for the wire.
-    through, seconds = recorder.drain(everything=everything, encoded=not isinstance(runner, LocalRunner))
-    report = {"worker": STATE.worker_index, "through": through, "cpu": cpu, "seconds": seconds}
-    runner.send_message(REPORT_MESSAGE, report)
+    runner.send_message(REPORT_MESSAGE, report.to_message(encoded=not isinstance(runner, LocalRunner)))
 
 
 def _probe_loop_lag() -> None:
@@ -241,14 +229,14 @@ def _update_phase(runner: Runner) -> None:
     phases = STATE.phases
     phases.users = int(runner.user_count)
     now = time.time()
-    if phases.phase == "warmup" and phases.steady_start is not None and now >= phases.steady_start:
-        phases.phase = "steady"
+    if phases.phase is Phase.WARMUP and phases.steady_start is not None and now >= phases.steady_start:
+        phases.phase = Phase.STEADY
 
 
 def _write_status(out_dir: Path) -> None:
-    path = out_dir / "phases.json"
+    path = out_dir / files.PHASES
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(STATE.phases), indent=2) + "\n")
+    temporary.write_bytes(msgspec.json.format(msgspec.json.encode(STATE.phases)) + b"\n")
     temporary.replace(path)
 
 
@@ -267,7 +255,7 @@ def _on_quit(**kwargs: Any) -> None:
         STATE.merger.close(now=time.time())
     if STATE.users_log is not None:
         STATE.users_log.close()
-    STATE.phases.phase = "done"
+    STATE.phases.phase = Phase.DONE
     if STATE.phases.stop is None:
         STATE.phases.stop = time.time()
     options = STATE.require_options()

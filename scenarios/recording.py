@@ -2,8 +2,7 @@
 
 Every request goes into an HdrHistogram of its endpoint for the second it completed in
 (and, in the open model, a second one measured from its intended start). Reports carry
-only seconds that are over; histograms travel encoded between processes, and as objects
-within one (a local run), where encoding would only cost the load generator time.
+only seconds that are over, as bench.rundir.messages.WorkerSecond.
 """
 
 from __future__ import annotations
@@ -12,55 +11,45 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
 
 from hdrh.histogram import HdrHistogram
 
-from scenarios.hdr import encode, histogram_of, new_histogram, record_ms
-
-Report = dict[str, Any]
-Shipped: TypeAlias = str | HdrHistogram  # encoded, or the histogram itself
-
-
-def ship(histogram: HdrHistogram, *, encoded: bool) -> Shipped:
-    return encode(histogram) if encoded else histogram
+from bench.rundir.messages import EndpointSecond, WorkerSecond
+from scenarios.hdr import histogram_of, new_histogram, record_ms
 
 
 @dataclass
-class EndpointSecond:
+class EndpointLatencies:
     """Latencies in ms as they come (appending is all a request costs); histograms once the second is over."""
 
     latency: list[float] = field(default_factory=list)
     intended: list[float] | None = None
     failures: Counter[str] = field(default_factory=Counter)
 
-    def as_report(self, *, encoded: bool) -> Report:
-        return {
-            "latency": ship(histogram_of(self.latency), encoded=encoded),
-            "intended": ship(histogram_of(self.intended), encoded=encoded) if self.intended is not None else None,
-            "failures": dict(self.failures),
-        }
+    def report(self) -> EndpointSecond:
+        intended = histogram_of(self.intended) if self.intended is not None else None
+        return EndpointSecond(histogram_of(self.latency), intended, dict(self.failures))
 
 
 @dataclass
 class SecondBucket:
-    endpoints: dict[str, EndpointSecond] = field(default_factory=dict)
+    endpoints: dict[str, EndpointLatencies] = field(default_factory=dict)
     visibility: dict[str, HdrHistogram] = field(default_factory=dict)
     not_visible: Counter[str] = field(default_factory=Counter)
     actions: int = 0
     loop_lag_ms: list[float] = field(default_factory=list)
 
-    def as_report(self, second: int, *, encoded: bool) -> Report:
+    def report(self, second: int) -> WorkerSecond:
         lags = self.loop_lag_ms
-        return {
-            "second": second,
-            "endpoints": {name: endpoint.as_report(encoded=encoded) for name, endpoint in self.endpoints.items()},
-            "visibility": {domain: ship(h, encoded=encoded) for domain, h in self.visibility.items()},
-            "not_visible": dict(self.not_visible),
-            "actions": self.actions,
-            "loop_lag_max_ms": max(lags, default=0.0),
-            "loop_lag_mean_ms": sum(lags) / len(lags) if lags else 0.0,
-        }
+        return WorkerSecond(
+            second=second,
+            endpoints={name: endpoint.report() for name, endpoint in self.endpoints.items()},
+            visibility=dict(self.visibility),
+            not_visible=dict(self.not_visible),
+            actions=self.actions,
+            loop_lag_max_ms=max(lags, default=0.0),
+            loop_lag_mean_ms=sum(lags) / len(lags) if lags else 0.0,
+        )
 
 
 class IntervalRecorder:
@@ -84,7 +73,7 @@ class IntervalRecorder:
         bucket = self._bucket()
         endpoint = bucket.endpoints.get(name)
         if endpoint is None:
-            endpoint = bucket.endpoints[name] = EndpointSecond(intended=[] if self.open_model else None)
+            endpoint = bucket.endpoints[name] = EndpointLatencies(intended=[] if self.open_model else None)
         endpoint.latency.append(response_time_ms)
         if endpoint.intended is not None:
             # Measured from when the schedule wanted it sent: a request held back by a busy generator or
@@ -111,7 +100,7 @@ class IntervalRecorder:
     def record_loop_lag(self, milliseconds: float) -> None:
         self._bucket().loop_lag_ms.append(milliseconds)
 
-    def drain(self, *, everything: bool = False, encoded: bool = True) -> tuple[int, list[Report]]:
+    def drain(self, *, everything: bool = False) -> tuple[int, list[WorkerSecond]]:
         """Remove the seconds that are over (all of them if `everything`) and make them reports.
 
         Returns the last second the reports cover completely, and the reports.
@@ -119,4 +108,4 @@ class IntervalRecorder:
         now = int(self._clock())
         through = now if everything else now - 1
         done = sorted(second for second in self._buckets if second <= through)
-        return through, [self._buckets.pop(second).as_report(second, encoded=encoded) for second in done]
+        return through, [self._buckets.pop(second).report(second) for second in done]

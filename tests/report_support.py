@@ -6,13 +6,19 @@ section written into each manifest as `bench compare` writes it.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
+import msgspec
 import pytest
+
+from bench.run.rundir import write_struct
+from bench.rundir import files
+from bench.rundir.checks import DataChecks, not_checked
+from bench.rundir.manifest import ExperimentTag, Manifest
+from bench.rundir.read import read_manifest
+from targets.common.checks import DataCheck
 
 ARMS = {"fixed-2ms": "fixed:2ms", "fixed-6ms": "fixed:6ms"}
 REPEATS = 2
@@ -59,45 +65,44 @@ def _run_once(delay: str, out: Path) -> Path:
     return Path(result.stdout.strip().splitlines()[-1])
 
 
-def manifest(run: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((run / "manifest.json").read_text())
-    return loaded
+def manifest(run: Path) -> Manifest:
+    return read_manifest(run)
 
 
-def write_manifest(run: Path, content: dict[str, Any]) -> None:
-    (run / "manifest.json").write_text(json.dumps(content, indent=2) + "\n")
+def write_manifest(run: Path, content: Manifest) -> None:
+    write_struct(run / files.MANIFEST, content)
 
 
 def _valid_run(delay: str, out: Path) -> Path:
     for _ in range(ATTEMPTS):
         run = _run_once(delay, out)
         found = manifest(run)
-        if found["complete"] and found["validity"]["valid"]:
+        if found.complete and found.validity is not None and found.validity.valid:
             return run
         aside = out.parent / "invalid"  # kept for a look, out of the report's way
         aside.mkdir(exist_ok=True)
         run.rename(aside / run.name)
-    raise AssertionError(f"no valid {delay} run in {ATTEMPTS} attempts: {found['validity']['reasons']}")
+    raise AssertionError(f"no valid {delay} run in {ATTEMPTS} attempts: {found.validity}")
 
 
-def experiment_section(arm: str, repetition: int) -> dict[str, Any]:
+def experiment_section(arm: str, repetition: int) -> ExperimentTag:
     names = list(ARMS)
-    return {
-        "name": "floor-delay",
-        "arm": arm,
-        "arm_index": names.index(arm),
-        "repetition": repetition,
-        "repeats": REPEATS,
-        "arms": names,
-        "baseline": names[0],
-        "slos": [PASSING_SLO, FAILING_SLO],
-        "aa": False,
-        "definition": {
+    return ExperimentTag(
+        name="floor-delay",
+        arm=arm,
+        arm_index=names.index(arm),
+        repetition=repetition,
+        repeats=REPEATS,
+        arms=names,
+        baseline=names[0],
+        slos=[PASSING_SLO, FAILING_SLO],
+        aa=False,
+        definition={
             "name": "floor-delay",
             "repeats": REPEATS,
             "arms": [{"name": name, "target": "floor", "floor_delay": delay} for name, delay in ARMS.items()],
         },
-    }
+    )
 
 
 def floor_runs(factory: pytest.TempPathFactory) -> list[Path]:
@@ -109,22 +114,10 @@ def floor_runs(factory: pytest.TempPathFactory) -> list[Path]:
             for arm, delay in ARMS.items():  # interleaved: A B A B
                 run = _valid_run(delay, out)
                 found = manifest(run)
-                found["experiment"] = experiment_section(arm, repetition)
-                write_manifest(run, found)
+                write_manifest(run, msgspec.structs.replace(found, experiment=experiment_section(arm, repetition)))
                 runs.append(run)
-        checked: dict[str, Any] = {
-            "checked": True,
-            "passed": True,
-            "why_not_checked": None,
-            "checks": [{"name": "no overdraft", "passed": True, "detail": "no account below zero"}],
-        }
-        (runs[0] / "invariants.json").write_text(json.dumps(checked))
-        unchecked: dict[str, Any] = {
-            "checked": False,
-            "passed": None,
-            "checks": [],
-            "why_not_checked": "the floor keeps no state",
-        }
-        (runs[1] / "invariants.json").write_text(json.dumps(unchecked))
+        checked = DataChecks(checked=True, checks=[DataCheck("no overdraft", True, "no account below zero")])
+        write_struct(runs[0] / files.DATA_CHECKS, checked)
+        write_struct(runs[1] / files.DATA_CHECKS, not_checked("the floor keeps no state"))
         _built["runs"] = runs
     return _built["runs"]

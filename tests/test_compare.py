@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from bench.commands.compare import EXIT_SLO_FAILED
+from bench.report.document import read_summary
+from bench.report.location import SUMMARY_JSON
+from bench.rundir.files import ALL
+from bench.rundir.read import read_data_checks, read_manifest, read_steady
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -35,9 +38,10 @@ def headline_rows(report_md: str) -> list[list[str]]:
 
 
 def scenario_mean_ms(run: Path) -> float:
-    latency = json.loads((run / "histograms" / "steady.json").read_text())["latency"]
-    endpoints = [stats for name, stats in latency.items() if name != "all" and not name.startswith("probe:")]
-    return float(sum(s["mean_ms"] * s["count"] for s in endpoints) / sum(s["count"] for s in endpoints))
+    steady = read_steady(run)
+    assert steady is not None
+    endpoints = [stats for name, stats in steady.latency.items() if name != ALL and not name.startswith("probe:")]
+    return sum(s.mean_ms * s.count for s in endpoints) / sum(s.count for s in endpoints)
 
 
 def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) -> None:
@@ -49,23 +53,23 @@ def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) ->
         assert (report / name).stat().st_size > 0, name
     assert len(list((report / "plots").glob("*.png"))) >= 4
     runs = sorted((report / "runs").iterdir())
-    manifests = [json.loads((run / "manifest.json").read_text()) for run in runs]
-    assert [(m["experiment"]["arm"], m["experiment"]["repetition"]) for m in manifests] == [
-        ("crud", 0), ("cqrs", 0), ("crud", 1), ("cqrs", 1)
-    ]  # fmt: skip
-    assert all(json.loads((run / "invariants.json").read_text())["passed"] for run in runs)
+    tags = [read_manifest(run).experiment for run in runs]
+    arms = [(tag.arm, tag.repetition) for tag in tags if tag is not None]
+    assert arms == [("crud", 0), ("cqrs", 0), ("crud", 1), ("cqrs", 1)]
+    checks = [read_data_checks(run) for run in runs]
+    assert all(found is not None and found.passed for found in checks), checks
 
     rows = headline_rows((report / "report.md").read_text())
     assert [row[0] for row in rows] == HEADLINE
-    summary = json.loads((report / "summary.json").read_text())
-    latency = next(metric for metric in summary["metrics"] if metric["label"] == HEADLINE[0])
+    summary = read_summary((report / SUMMARY_JSON).read_bytes())
+    latency = next(metric for metric in summary.metrics if metric.label == HEADLINE[0])
     # The headline's figure: per run, the mean over every scenario request (visibility probes, which poll,
     # left out) of that run's steady state; then the mean over the arm's repetitions.
     for arm, column in (("crud", 1), ("cqrs", 2)):
-        measured = [scenario_mean_ms(run) for run, m in zip(runs, manifests, strict=True)
-                    if m["experiment"]["arm"] == arm]  # fmt: skip
-        assert latency["arms"][arm]["mean"] == pytest.approx(sum(measured) / len(measured), rel=1e-6)
-        assert rows[0][column].startswith(f"{latency['arms'][arm]['mean']:.2f} ms")
+        measured = [scenario_mean_ms(run) for run, (name, _) in zip(runs, arms, strict=True) if name == arm]
+        mean = latency.arms[arm].mean
+        assert mean == pytest.approx(sum(measured) / len(measured), rel=1e-6)
+        assert rows[0][column].startswith(f"{mean:.2f} ms")
     for row in rows:
         assert any(ch.isdigit() for ch in row[1] + row[2]), row
     assert "Average response latency" in result.stderr  # the headline is printed too
@@ -104,8 +108,8 @@ def test_a_failing_slo_makes_the_exit_code_non_zero(tmp_path: Path) -> None:
     result = bench("compare", str(experiment), "--out", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == EXIT_SLO_FAILED, result.stderr[-3000:]
     assert "arm slow fails SLO 'p50 < 3ms'" in result.stderr
-    summary = json.loads((Path(result.stdout.strip().splitlines()[-1]) / "summary.json").read_text())
-    verdicts = {arm: found["passed"] for arm, found in summary["slos"][0]["arms"].items()}
+    summary = read_summary((Path(result.stdout.strip().splitlines()[-1]) / SUMMARY_JSON).read_bytes())
+    verdicts = {arm: found.passed for arm, found in summary.slos[0].arms.items()}
     assert verdicts == {"fast": True, "slow": False}
 
 

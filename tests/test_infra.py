@@ -224,15 +224,13 @@ def test_embedded_servers_answer_report_and_vanish(temp_root: Path) -> None:
 
         manifest = infra.manifest()
         postgres, redis_info = manifest["postgres"], manifest["redis"]
-        assert isinstance(postgres, dict)
-        assert isinstance(redis_info, dict)
-        assert postgres["mode"] == "embedded"
-        assert str(postgres["version"]).startswith("18.")
-        assert postgres["settings"]["max_connections"] == "300"
-        assert postgres["settings"]["shared_buffers"] == "256MB"
-        assert redis_info["mode"] == "embedded"
-        assert str(redis_info["version"]).startswith("6.2")
-        assert redis_info["settings"]["appendonly"] == "no"
+        assert postgres.mode == "embedded"
+        assert postgres.version.startswith("18.")
+        assert postgres.settings["max_connections"] == "300"
+        assert postgres.settings["shared_buffers"] == "256MB"
+        assert redis_info.mode == "embedded"
+        assert redis_info.version.startswith("6.2")
+        assert redis_info.settings["appendonly"] == "no"
         assert len(list(temp_root.iterdir())) == 2
 
     assert survivors(processes) == []
@@ -443,9 +441,7 @@ def test_external_postgres_gets_its_own_database_and_drops_it(external_pg_dsn: s
         assert first.startswith("cqrsb_")
         assert first in database_names(external_pg_dsn)
         assert fetch_value(infra.database_dsn, "SELECT current_database()") == first
-        postgres = infra.manifest()["postgres"]
-        assert isinstance(postgres, dict)
-        assert postgres["mode"] == "external"
+        assert infra.manifest()["postgres"].mode == "external"
 
         second = database_name(infra.fresh_database())
         assert first not in database_names(external_pg_dsn)
@@ -509,9 +505,7 @@ def test_external_redis_uses_an_empty_db_of_its_own_and_flushes_only_that(
             infra.flush_redis()
             assert client.keys() == [CLAIM_KEY]
             client.set("written-by-the-run", "2")
-        redis_info = infra.manifest()["redis"]
-        assert isinstance(redis_info, dict)
-        assert redis_info["mode"] == "external"
+        assert infra.manifest()["redis"].mode == "external"
 
     with redis_client(url_for_db(external_redis_url, ours)) as client:
         assert client.dbsize() == 0

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 import shutil
 import subprocess
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
+import msgspec
 import pytest
 
 from bench.report.build import write_report
+from bench.report.document import MetricEntry, Summary
 from bench.report.format import number
 from bench.report.metrics import DB_WRITES, LATENCY_MEAN, MEMORY_NODE, METRICS
-from bench.report.summary import Summary
+from bench.rundir import files
+from bench.rundir.files import ALL
+from bench.rundir.read import RunDirectoryError, read_steady
+from bench.rundir.validity import Ending, EndKind, Finding, FindingKind, Validity
 from bench.stats.bootstrap import NOT_ENOUGH
 from tests.report_support import ARMS, FAILING_SLO, PASSING_SLO, REPEATS, floor_runs, manifest, write_manifest
 
@@ -41,8 +44,8 @@ def bench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
-def metric(summary: Summary, metric_id: str) -> dict[str, Any]:
-    return next(entry for entry in summary.data["metrics"] if entry["id"] == metric_id)
+def metric(summary: Summary, metric_id: str) -> MetricEntry:
+    return summary.metric(metric_id)
 
 
 def headline(out: Path) -> list[list[str]]:
@@ -57,10 +60,11 @@ def headline(out: Path) -> list[list[str]]:
 
 def workload_mean_ms(run: Path) -> float:
     """The mean over every non-probe request of the steady state, from the per-endpoint summaries."""
-    endpoints = json.loads((run / "histograms" / "steady.json").read_text())["latency"]
-    chosen = [stats for name, stats in endpoints.items() if name != "all" and not name.startswith("probe:")]
-    total = sum(float(stats["mean_ms"]) * int(stats["count"]) for stats in chosen)
-    return total / sum(int(stats["count"]) for stats in chosen)
+    steady = read_steady(run)
+    assert steady is not None
+    chosen = [stats for name, stats in steady.latency.items() if name != ALL and not name.startswith("probe:")]
+    total = sum(stats.mean_ms * stats.count for stats in chosen)
+    return total / sum(stats.count for stats in chosen)
 
 
 def test_every_report_file_is_written(report: tuple[Path, Summary]) -> None:
@@ -86,27 +90,33 @@ def test_the_headline_table_has_three_rows_with_figures_from_these_runs(
     assert [row[0] for row in table[1:]] == HEADLINE_ROWS
     latency, memory, database = table[1:]
     for arm_index, arm in enumerate((BASELINE, OTHER)):
-        arm_runs = [run for run in runs if manifest(run)["experiment"]["arm"] == arm]
+        arm_runs = [run for run in runs if (tag := manifest(run).experiment) is not None and tag.arm == arm]
         expected = sum(workload_mean_ms(run) for run in arm_runs) / len(arm_runs)
-        found = metric(summary, LATENCY_MEAN)["arms"][arm]
-        assert found["n"] == REPEATS
-        assert found["mean"] == pytest.approx(expected, rel=0.01)
-        assert latency[1 + arm_index].startswith(f"{number(found['mean'])} ms [")
+        found = metric(summary, LATENCY_MEAN).arms[arm]
+        assert found.n == REPEATS
+        assert found.mean == pytest.approx(expected, rel=0.01)
+        assert found.mean is not None
+        assert latency[1 + arm_index].startswith(f"{number(found.mean)} ms [")
         assert " MiB [" in memory[1 + arm_index]
-        assert metric(summary, MEMORY_NODE)["arms"][arm]["mean"] > 5  # a Python process is at least that big
+        node = metric(summary, MEMORY_NODE).arms[arm].mean
+        assert node is not None
+        assert node > 5  # a Python process is at least that big
         assert database[1 + arm_index] == "n/a: not observable: no PostgreSQL database of this run"
-    assert metric(summary, DB_WRITES)["arms"][BASELINE]["mean"] is None  # never a zero
+    assert metric(summary, DB_WRITES).arms[BASELINE].mean is None  # never a zero
     assert "significant" in latency[3]
     assert database[3].startswith("n/a")
 
 
 def test_the_latency_delta_of_four_milliseconds_is_significant(report: tuple[Path, Summary]) -> None:
     out, summary = report
-    change = metric(summary, LATENCY_MEAN)["deltas"][OTHER]
-    assert change["significant"] is True
-    assert 2.0 < change["absolute"] < 7.0  # 6 ms - 2 ms of synthetic delay, give or take the loaded machine
-    assert change["ci"][0] > 0
-    assert change["relative_percent"] > 0
+    change = metric(summary, LATENCY_MEAN).deltas[OTHER]
+    assert change.significant is True
+    assert change.absolute is not None
+    assert 2.0 < change.absolute < 7.0  # 6 ms - 2 ms of synthetic delay, give or take the loaded machine
+    assert change.ci is not None
+    assert change.ci[0] > 0
+    assert change.relative_percent is not None
+    assert change.relative_percent > 0
     cell = headline(out)[1][3]
     assert cell.startswith("+")
     assert "significant, worse" in cell
@@ -129,9 +139,9 @@ def test_the_csv_has_a_row_per_metric_and_arm(report: tuple[Path, Summary]) -> N
 
 def test_slos_pass_and_fail_per_arm(report: tuple[Path, Summary]) -> None:
     out, summary = report
-    verdicts = {slo["text"]: slo["arms"] for slo in summary.data["slos"]}
-    assert all(verdicts[PASSING_SLO][arm]["passed"] for arm in ARMS)
-    assert not any(verdicts[FAILING_SLO][arm]["passed"] for arm in ARMS)
+    verdicts = {slo.text: slo.arms for slo in summary.slos}
+    assert all(verdicts[PASSING_SLO][arm].passed for arm in ARMS)
+    assert not any(verdicts[FAILING_SLO][arm].passed for arm in ARMS)
     failures = summary.slo_failures()
     assert len(failures) == len(ARMS)
     assert all(FAILING_SLO in failure for failure in failures)
@@ -161,10 +171,10 @@ def test_invariants_validity_and_environment_are_reported(report: tuple[Path, Su
     assert "4 run(s) in 2 arm(s); 4 complete and valid" in markdown
     assert "Not measured in any arm: events behind, mean" in markdown  # the floor has no projectors
     assert "floor_delay=fixed:6ms" in markdown
-    machine = summary.data["environment"]["machines"][0]
-    assert machine["logical_cpus"]
-    assert machine["cpu_model"]
-    assert f"{machine['hostname']}: {machine['cpu_model']}" in markdown
+    machine = summary.environment.machines[0]
+    assert machine.logical_cpus
+    assert machine.cpu_model
+    assert f"{machine.hostname}: {machine.cpu_model}" in markdown
 
 
 def test_an_invalid_and_an_incomplete_run_are_excluded_and_listed(runs: list[Path], tmp_path: Path) -> None:
@@ -173,34 +183,30 @@ def test_an_invalid_and_an_incomplete_run_are_excluded_and_listed(runs: list[Pat
         shutil.copytree(run, tmp_path / "runs" / run.name)
         copies.append(tmp_path / "runs" / run.name)
     invalid, incomplete = copies[1], copies[2]  # the 6 ms arm's first repetition, the 2 ms arm's second
-    found = manifest(invalid)
-    found["validity"] = {"valid": False, "reasons": ["the load generator saturated: made up"], "measures": {}}
-    write_manifest(invalid, found)
-    found = manifest(incomplete)
-    found.update(complete=False, ended_because="interrupted by Ctrl-C")
-    write_manifest(incomplete, found)
+    saturated = Validity(valid=False, findings=[Finding(FindingKind.GENERATOR_CPU, "the generator saturated: made up")])
+    write_manifest(invalid, msgspec.structs.replace(manifest(invalid), validity=saturated))
+    interrupted = Ending(EndKind.INTERRUPTED, "interrupted by Ctrl-C")
+    write_manifest(incomplete, msgspec.structs.replace(manifest(incomplete), complete=False, ended=interrupted))
     (incomplete / "histograms" / "steady.json").unlink()  # as in a run stopped during its ramp-up
     (incomplete / "timeseries.csv").write_text("")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         summary = write_report(copies, tmp_path / "out")
-    excluded = {entry["run"]: entry for entry in summary.data["validity"]["excluded"]}
+    excluded = {entry.run: entry for entry in summary.validity.excluded}
     assert set(excluded) == {invalid.name, incomplete.name}
-    assert excluded[invalid.name]["reasons"] == ["the load generator saturated: made up"]
-    assert "did not complete: interrupted by Ctrl-C" in excluded[incomplete.name]["reasons"][0]
-    assert f"{incomplete.name} (arm {BASELINE}, repetition 1)" in summary.data["validity"]["statements"][1]
+    assert excluded[invalid.name].reasons == ["the generator saturated: made up"]
+    assert "did not complete: interrupted by Ctrl-C" in excluded[incomplete.name].reasons[0]
+    assert f"{incomplete.name} (arm {BASELINE}, repetition 1)" in summary.validity.statements[1]
     latency = metric(summary, LATENCY_MEAN)
-    assert [latency["arms"][arm]["n"] for arm in ARMS] == [1, 1]
-    assert latency["arms"][OTHER]["ci"] is None
-    assert latency["deltas"][OTHER]["significant"] is False  # one repetition a side proves nothing
-    assert latency["deltas"][OTHER]["note"] == NOT_ENOUGH
+    assert [latency.arms[arm].n for arm in ARMS] == [1, 1]
+    assert latency.arms[OTHER].ci is None
+    assert latency.deltas[OTHER].significant is False  # one repetition a side proves nothing
+    assert latency.deltas[OTHER].note == NOT_ENOUGH
     markdown = (tmp_path / "out" / "report.md").read_text()
     row = next(line for line in markdown.splitlines() if line.startswith("| Average response latency"))
     assert row.count("(n=1, no CI)") == 2
     assert "not significant (not enough repetitions" in row
-    assert (
-        f"Excluded: run {invalid.name} (arm {OTHER}, repetition 0): the load generator saturated: made up" in markdown
-    )
+    assert f"Excluded: run {invalid.name} (arm {OTHER}, repetition 0): the generator saturated: made up" in markdown
     assert f"Arm {OTHER} has 1 valid repetition(s)" in markdown
     assert markdown.count("INVALID, excluded") == 2
 
@@ -210,14 +216,12 @@ def test_runs_without_an_experiment_form_one_arm_per_target_and_settings(runs: l
     for run in runs:
         copy = tmp_path / run.name
         shutil.copytree(run, copy)
-        found = manifest(copy)
-        del found["experiment"]
-        write_manifest(copy, found)
+        write_manifest(copy, msgspec.structs.replace(manifest(copy), experiment=None))
         copies.append(copy)
     summary = write_report(copies, tmp_path / "out")
-    assert summary.arms == ["floor (floor_delay=fixed:2ms)", "floor (floor_delay=fixed:6ms)"]
-    assert summary.data["experiment"]["source"] == "run settings"
-    assert metric(summary, LATENCY_MEAN)["deltas"][summary.arms[1]]["significant"] is True
+    assert summary.arm_names == ["floor (floor_delay=fixed:2ms)", "floor (floor_delay=fixed:6ms)"]
+    assert summary.experiment.source == "run settings"
+    assert metric(summary, LATENCY_MEAN).deltas[summary.arm_names[1]].significant is True
     assert summary.slos_passed  # no experiment, no SLOs
 
 
@@ -254,3 +258,30 @@ def test_bad_arguments_exit_2_and_say_what_was_expected(args: tuple[str, ...], s
     result = bench("report", *(arg.format(empty=tmp_path / "empty") for arg in args))
     assert result.returncode == 2, result.stderr
     assert says in result.stderr
+
+
+def test_a_run_directory_of_an_older_format_is_refused_by_name(runs: list[Path], tmp_path: Path) -> None:
+    old = tmp_path / runs[0].name
+    shutil.copytree(runs[0], old)
+    first_format = msgspec.json.decode((old / files.MANIFEST).read_bytes())
+    first_format["format"] = 1
+    first_format["ended_because"] = first_format.pop("ended")["detail"]
+    (old / files.MANIFEST).write_bytes(msgspec.json.encode(first_format))
+    with pytest.raises(
+        RunDirectoryError, match=r"written by an older version of cqrs-bench \(run directory format 1\)"
+    ):
+        write_report([old], tmp_path / "out")
+    result = bench("report", str(old), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert "older version of cqrs-bench" in result.stderr
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_damaged_file_is_refused_naming_the_file_and_the_field(runs: list[Path], tmp_path: Path) -> None:
+    damaged = tmp_path / runs[0].name
+    shutil.copytree(runs[0], damaged)
+    steady = msgspec.json.decode((damaged / files.STEADY).read_bytes())
+    steady["seconds_measured"] = "ten"
+    (damaged / files.STEADY).write_bytes(msgspec.json.encode(steady))
+    with pytest.raises(RunDirectoryError, match=r"steady\.json: Expected `int`, got `str` - at `\$\.seconds_measured`"):
+        write_report([damaged], tmp_path / "out")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -17,6 +15,14 @@ import pytest
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.probe import wait_until
 from bench.infra.stack import Infrastructure
+from bench.rundir import files
+from bench.rundir.columns import Component
+from bench.rundir.files import ALL
+from bench.rundir.manifest import CountCheck, Manifest
+from bench.rundir.phases import Phase
+from bench.rundir.read import read_manifest, read_phases, read_steady
+from bench.rundir.steady import SteadySummary
+from bench.rundir.validity import EndKind
 from bench.targets import TARGETS, RunningTarget, start_target
 from tests.conftest import target_settings
 
@@ -24,13 +30,13 @@ pytestmark = pytest.mark.timeout(150)
 
 SHORT = ["--users", "20", "--spawn-rate", "20", "--think-time", "0..50ms", "--warmup", "2s", "--duration", "8s"]
 RUN_FILES = (
-    "timeseries.csv",
-    "latency.csv",
-    "histograms/intervals.csv",
-    "histograms/steady.json",
+    files.TIMESERIES,
+    files.LATENCY,
+    files.INTERVALS,
+    files.STEADY,
     "locust/locust_stats.csv",
-    "locust/stats.json",
-    "samples/processes.csv",
+    files.LOCUST_STATS,
+    files.PROCESS_SAMPLES,
     "keys/accounts.txt",
 )
 SMALL_SEED = ["--accounts", "50", "--entries", "20", "--customers", "10", "--orders", "100"]
@@ -46,14 +52,21 @@ def run_dir_of(result: subprocess.CompletedProcess[str]) -> Path:
     return Path(lines[-1])
 
 
-def manifest(run: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((run / "manifest.json").read_text())
-    return loaded
+def manifest(run: Path) -> Manifest:
+    return read_manifest(run)
 
 
-def assert_counts_match(run: Path) -> dict[str, Any]:
-    checks: dict[str, Any] = manifest(run)["checks"]
-    assert checks["histogram_requests"] == checks["locust_requests"] > 0, checks
+def steady_of(run: Path) -> SteadySummary:
+    steady = read_steady(run)
+    assert steady is not None, f"{run} has no {files.STEADY}"
+    return steady
+
+
+def assert_counts_match(run: Path) -> CountCheck:
+    checks = manifest(run).checks
+    assert checks is not None
+    assert checks.histogram_requests == checks.locust_requests, checks
+    assert checks.locust_requests
     return checks
 
 
@@ -61,17 +74,21 @@ def assert_complete(result: subprocess.CompletedProcess[str]) -> Path:
     assert result.returncode == 0, result.stderr
     run = run_dir_of(result)
     found = manifest(run)
-    assert found["complete"] is True, found.get("ended_because")
-    assert found["status"] == "complete"
+    assert found.complete is True, found.ended
+    assert found.status == "complete"
+    assert found.ended is not None
+    assert found.ended.kind is EndKind.FINISHED
     for name in RUN_FILES:
         assert (run / name).is_file(), name
-    for key in ("software", "host", "git", "settings", "phases", "validity", "started_at", "ended_at", "seed"):
-        assert key in found, key
-    assert found["software"]["packages"]["locust"]
+    assert found.phases is not None
+    assert found.phases.phase is Phase.DONE
+    assert found.validity is not None
+    assert found.ended_at is not None
+    assert found.software.packages["locust"]
     assert_counts_match(run)
-    steady = json.loads((run / "histograms" / "steady.json").read_text())
-    assert steady["seconds_measured"] >= 7
-    assert steady["latency"]["all"]["count"] > 0
+    steady = steady_of(run)
+    assert steady.seconds_measured >= 7
+    assert steady.latency[ALL].count > 0
     return run
 
 
@@ -82,11 +99,13 @@ def test_a_short_run_on_floor_leaves_a_complete_run_directory(tmp_path: Path) ->
     )
     run = assert_complete(result)
     found = manifest(run)
-    processes = [sample["process"] for sample in found["validity"]["measures"]["generator_cpu"]]
+    assert found.validity is not None
+    assert found.validity.measures.generator_cpu is not None
+    processes = [sample.process for sample in found.validity.measures.generator_cpu]
     assert sum("master" in name for name in processes) == 1
     assert sum("worker" in name for name in processes) == 2
-    assert set(found["validity"]["measures"]["loop_lag_p90_of_per_second_max_ms"]) == {"0", "1"}
-    assert "postgres" not in found.get("infrastructure", {})
+    assert set(found.validity.measures.loop_lag_p90_of_per_second_max_ms or {}) == {0, 1}
+    assert "postgres" not in (found.infrastructure or {})
     timeseries = (run / "timeseries.csv").read_text()
     assert ",steady," in timeseries
     assert "Latency, steady state" in result.stderr
@@ -98,9 +117,13 @@ def test_a_short_run_on_crud_seeds_and_measures_the_database(tmp_path: Path) -> 
                    "--out", str(tmp_path))  # fmt: skip
     run = assert_complete(result)
     found = manifest(run)
-    assert found["seed_data"]["rows"]["ledger_entries"] == 50 * 20
-    assert found["infrastructure"]["postgres"]["version"]
-    assert found["observability"]["postgres"] == "observed"
+    assert found.seed_data is not None
+    assert found.seed_data.rows is not None
+    assert found.seed_data.rows["ledger_entries"] == 50 * 20
+    assert found.infrastructure is not None
+    assert found.infrastructure["postgres"].version
+    assert found.observability is not None
+    assert found.observability[Component.POSTGRES].observed
     header = (run / "timeseries.csv").read_text().splitlines()[0]
     assert "commits_per_s" in header
     assert "postgres_uss_mib" in header
@@ -111,12 +134,13 @@ def test_the_open_model_achieves_the_asked_rate_on_floor(tmp_path: Path) -> None
     result = bench("run", "--target", "floor", "--scenario", "banking", "--rate", "100", "--warmup", "2s",
                    "--duration", "10s", "--out", str(tmp_path))  # fmt: skip
     run = assert_complete(result)
-    measures = manifest(run)["validity"]["measures"]
-    assert measures["achieved_rate"] == pytest.approx(100, rel=0.03)
-    steady = json.loads((run / "histograms" / "steady.json").read_text())
-    intended, sent = steady["intended"]["all"], steady["latency"]["all"]
-    assert intended["count"] == sent["count"]
-    assert intended["p50_ms"] >= sent["p50_ms"]
+    validity = manifest(run).validity
+    assert validity is not None
+    assert validity.measures.achieved_rate == pytest.approx(100, rel=0.03)
+    steady = steady_of(run)
+    intended, sent = steady.intended[ALL], steady.latency[ALL]
+    assert intended.count == sent.count
+    assert intended.p50_ms >= sent.p50_ms
 
 
 @pytest.fixture
@@ -136,9 +160,11 @@ def test_host_drives_a_separately_started_target(crud_target: RunningTarget, tmp
                    "--entries", "2", "--customers", "5", "--orders", "20", "--out", str(tmp_path / "runs"))  # fmt: skip
     run = assert_complete(result)
     found = manifest(run)
-    assert found["settings"]["host"] == crud_target.base_url
-    assert found["observability"]["target"].startswith("not observable")
-    assert found["seed_data"]["through_api"] is True
+    assert found.settings.host == crud_target.base_url
+    assert found.observability is not None
+    assert not found.observability[Component.TARGET].observed
+    assert found.seed_data is not None
+    assert found.seed_data.through_api is True
     assert len((run / "keys" / "orders.txt").read_text().split()) == 20
 
 
@@ -151,9 +177,10 @@ def test_host_with_the_keys_of_bench_seed(crud_target: RunningTarget, tmp_path: 
     result = bench("run", "--host", crud_target.base_url, "--scenario", "banking", "--keys", str(tmp_path / "keys"),
                    *SHORT[:-4], "--warmup", "1s", "--duration", "8s", "--out", str(tmp_path / "runs"))  # fmt: skip
     run = assert_complete(result)
-    assert manifest(run)["seed_data"] == {"keys_from": str(tmp_path / "keys")}
-    failures = json.loads((run / "histograms" / "steady.json").read_text())["latency"]["all"]["failures"]
-    assert failures == 0, "every key read should exist in the seeded database"
+    seed_data = manifest(run).seed_data
+    assert seed_data is not None
+    assert seed_data.keys_from == str(tmp_path / "keys")
+    assert steady_of(run).latency[ALL].failures == 0, "every key read should exist in the seeded database"
 
 
 def _start_long_run(tmp_path: Path, target: str) -> tuple[subprocess.Popen[str], list[psutil.Process]]:
@@ -162,8 +189,8 @@ def _start_long_run(tmp_path: Path, target: str) -> tuple[subprocess.Popen[str],
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def steady() -> bool:
-        found = [json.loads(path.read_text()) for path in tmp_path.glob("*/phases.json")]
-        return bool(found) and found[0]["phase"] == "steady"
+        found = [read_phases(path.parent) for path in tmp_path.glob(f"*/{files.PHASES}")]
+        return bool(found) and found[0] is not None and found[0].phase is Phase.STEADY
 
     wait_until(steady, timeout=90, what="the run's steady state")
     return process, psutil.Process(process.pid).children(recursive=True)
@@ -178,9 +205,10 @@ def _assert_left_nothing(descendants: list[psutil.Process]) -> None:
 def _assert_partial(stdout: str) -> Path:
     run = Path(stdout.strip().splitlines()[-1])
     found = manifest(run)
-    assert found["complete"] is False
-    assert found["status"] == "incomplete"
-    assert found["validity"]["valid"] is False
+    assert found.complete is False
+    assert found.status == "incomplete"
+    assert found.validity is not None
+    assert found.validity.valid is False
     assert_counts_match(run)
     assert (run / "timeseries.csv").is_file()
     return run
@@ -192,7 +220,9 @@ def test_ctrl_c_keeps_what_was_measured_and_leaves_no_process(tmp_path: Path) ->
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     run = _assert_partial(stdout)
-    assert manifest(run)["ended_because"] == "interrupted by Ctrl-C"
+    ended = manifest(run).ended
+    assert ended is not None
+    assert (ended.kind, ended.detail) == (EndKind.INTERRUPTED, "interrupted by Ctrl-C")
     _assert_left_nothing(descendants)
 
 
@@ -205,7 +235,10 @@ def test_a_killed_target_ends_the_run_with_a_clear_message(tmp_path: Path) -> No
     assert "target floor was killed by signal 9 during the run" in stderr
     assert "What was measured so far is in" in stderr
     run = _assert_partial(stdout)
-    assert manifest(run)["ended_because"].startswith("target floor was killed by signal 9")
+    ended = manifest(run).ended
+    assert ended is not None
+    assert ended.kind is EndKind.TARGET_DIED
+    assert ended.detail.startswith("target floor was killed by signal 9")
     _assert_left_nothing(descendants)
 
 

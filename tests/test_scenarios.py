@@ -6,15 +6,19 @@ the whole test process for gevent.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections import Counter
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from scenarios.aggregation import IntervalMerger, Window
+from bench.rundir.files import ALL
+from bench.rundir.messages import WorkerReport
+from bench.rundir.read import read_steady
+from bench.rundir.steady import Window
+from scenarios.aggregation import IntervalMerger
 from scenarios.hdr import encode, histogram_of, new_histogram, record_ms, summary
 from scenarios.keys import KeyPicker, Skew, parse_skew
 from scenarios.mix import BANKING, ORDERS, plan_for
@@ -62,10 +66,11 @@ def test_hdr_summary_agrees_with_hdrhistogram_itself() -> None:
     for _ in range(5000):
         record_ms(histogram, rng.lognormvariate(1.0, 1.2))
     stats = summary(histogram)
-    assert stats["count"] == 5000
-    assert stats["p50_ms"] == histogram.get_value_at_percentile(50) / 1000
-    assert stats["p99_ms"] == histogram.get_value_at_percentile(99) / 1000
-    assert stats["mean_ms"] == pytest.approx(histogram.get_mean_value() / 1000)
+    assert stats.count == 5000
+    assert stats.p50_ms == histogram.get_value_at_percentile(50) / 1000
+    assert stats.p99_ms == histogram.get_value_at_percentile(99) / 1000
+    assert stats.p999_ms == histogram.get_value_at_percentile(99.9) / 1000
+    assert stats.mean_ms == pytest.approx(histogram.get_mean_value() / 1000)
 
 
 def test_a_batch_histogram_is_the_histogram_of_recording_each_value() -> None:
@@ -88,9 +93,54 @@ def test_a_workers_schedule_holds_every_count_th_slot_of_the_global_one() -> Non
     assert claimed == pytest.approx([0.1, 0.4, 0.7, 1.0])
 
 
-def _report(worker: int, recorder: IntervalRecorder, *, everything: bool = False) -> dict[str, object]:
+def _report(worker: int, recorder: IntervalRecorder, *, everything: bool = False) -> WorkerReport:
+    """The report as the master gets it from another process: encoded for the wire, decoded again."""
     through, seconds = recorder.drain(everything=everything)
-    return {"worker": worker, "through": through, "cpu": 10.0, "seconds": seconds}
+    report = WorkerReport(worker=worker, through=through, cpu=10.0, seconds=seconds)
+    return WorkerReport.from_message(report.to_message(encoded=True))
+
+
+def test_a_worker_report_crosses_the_wire_and_back_unchanged() -> None:
+    recorder = IntervalRecorder(open_model=True, clock=lambda: 1000.5)
+    recorder.record_request("GET /x", 5.0, start_time=1000.5, intended=1000.49, failure="HTTP 404")
+    recorder.record_visibility("accounts", 0.25)
+    recorder.record_visibility("accounts", None)
+    through, seconds = recorder.drain(everything=True)
+    sent = WorkerReport(worker=3, through=through, cpu=None, seconds=seconds)
+    wire = sent.to_message(encoded=True)
+    assert isinstance(wire, dict)
+    assert isinstance(wire["seconds"][0]["endpoints"]["GET /x"]["latency"], str)  # a histogram travels encoded
+    received = WorkerReport.from_message(wire)
+    second = received.seconds[0]
+    assert (received.worker, second.second, second.not_visible) == (3, 1000, {"accounts": 1})
+    assert second.endpoints["GET /x"].failures == {"HTTP 404": 1}
+    assert encode(second.endpoints["GET /x"].latency) == encode(seconds[0].endpoints["GET /x"].latency)
+    intended = second.endpoints["GET /x"].intended
+    assert intended is not None
+    assert summary(intended).p50_ms == pytest.approx(15.0, abs=0.02)  # 10 ms late + 5
+    assert WorkerReport.from_message(sent.to_message(encoded=False)) is sent  # within one process: as it is
+
+
+def test_a_malformed_worker_report_is_refused_naming_the_field() -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.seconds\[0\]\.actions"):
+        WorkerReport.from_message(
+            {
+                "worker": 0,
+                "through": 1,
+                "cpu": None,
+                "seconds": [
+                    {
+                        "second": 1,
+                        "endpoints": {},
+                        "visibility": {},
+                        "not_visible": {},
+                        "actions": "many",
+                        "loop_lag_max_ms": 0.0,
+                        "loop_lag_mean_ms": 0.0,
+                    }
+                ],
+            }
+        )
 
 
 def test_workers_seconds_are_merged_once_every_worker_reported_past_them(tmp_path: Path) -> None:
@@ -110,11 +160,12 @@ def test_workers_seconds_are_merged_once_every_worker_reported_past_them(tmp_pat
         merger.add_report(_report(1, workers[1]), now=now[0])
         assert f"{second},all,32," in (tmp_path / "latency.csv").read_text()
     merger.close(now=now[0])
-    steady = json.loads((tmp_path / "histograms" / "steady.json").read_text())
-    assert steady["seconds_measured"] == 2
-    assert steady["latency"]["all"]["count"] == 64
-    assert steady["latency"]["GET /x"]["count"] == 60
-    assert steady["latency"]["POST /y"]["failures"] == 4
-    assert steady["intended"]["GET /x"]["p50_ms"] == pytest.approx(7.0, abs=0.01)  # 2 ms late + 5 ms
-    assert steady["requests_recorded"] == 96  # every second, steady or not
+    steady = read_steady(tmp_path)
+    assert steady is not None
+    assert steady.seconds_measured == 2
+    assert steady.latency[ALL].count == 64
+    assert steady.latency["GET /x"].count == 60
+    assert steady.latency["POST /y"].failures == 4
+    assert steady.intended["GET /x"].p50_ms == pytest.approx(7.0, abs=0.01)  # 2 ms late + 5 ms
+    assert steady.requests_recorded == 96  # every second, steady or not
     assert "1002,POST /y,HTTP 500,2" in (tmp_path / "failures.csv").read_text()

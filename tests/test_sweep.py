@@ -32,9 +32,12 @@ from bench.report.rundata import RunData
 from bench.report.slo import parse_slo
 from bench.run.settings import LoadSettings
 from bench.run.validity import judge
+from bench.rundir.files import ALL
+from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
 from bench.seed.dataset import SeedSpec
-from scenarios.hdr import encode, histogram_of
 from scenarios.keys import parse_skew
+from tests import rundir_support
+from tests.rundir_support import endpoint, manifest, steady
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -54,22 +57,20 @@ def capacity(result: subprocess.CompletedProcess[str]) -> tuple[Path, dict[str, 
 # The verdict of one step, from a run directory's contents (no servers).
 
 
-def endpoint(latencies_ms: list[float], failures: int = 0) -> dict[str, Any]:
-    histogram = histogram_of(latencies_ms)
-    mean = sum(latencies_ms) / len(latencies_ms)
-    return {"count": len(latencies_ms), "mean_ms": mean, "failures": failures, "histogram": encode(histogram)}
-
-
-def run_data(*, sent_ms: list[float], intended_ms: list[float] | None, users: int = 10, complete: bool = True,
-             reasons: list[str] | None = None, ended_because: str = "finished") -> RunData:  # fmt: skip
+def run_data(
+    *,
+    sent_ms: list[float],
+    intended_ms: list[float] | None,
+    users: int = 10,
+    validity: Validity | None = None,
+    ended: Ending = FINISHED,
+) -> RunData:
     """A run of 10 steady seconds whose requests took `sent_ms` from the send, `intended_ms` from the schedule."""
-    steady: dict[str, Any] = {"seconds_measured": 10, "actions": len(sent_ms),
-                              "latency": {ENDPOINT: endpoint(sent_ms), "all": endpoint(sent_ms)}}  # fmt: skip
-    if intended_ms is not None:
-        steady["intended"] = {ENDPOINT: endpoint(intended_ms), "all": endpoint(intended_ms)}
-    manifest = {"complete": complete, "ended_because": ended_because, "settings": {"load": {"users": users}},
-                "validity": {"valid": not reasons, "reasons": reasons or [], "measures": {}}}  # fmt: skip
-    return RunData(Path("run"), manifest, steady, pd.DataFrame(), None)
+    latency = {ENDPOINT: endpoint(sent_ms), ALL: endpoint(sent_ms)}
+    intended = {ENDPOINT: endpoint(intended_ms), ALL: endpoint(intended_ms)} if intended_ms is not None else None
+    measured = steady(latency, seconds=10, actions=len(sent_ms), intended=intended)
+    complete = ended is FINISHED
+    return rundir_support.run_data(manifest(complete=complete, ended=ended, validity=validity, users=users), measured)
 
 
 P99 = [parse_slo("p99 < 100ms")]
@@ -114,18 +115,26 @@ def test_who_is_to_blame_for_a_rate_that_fell_short(
     validity = judge(tmp_path, set(range(1, 6)), asked_rate=100.0, complete=True, why_incomplete=None)
     assert not validity.valid
     latencies = [latency_ms] * 100
-    outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, reasons=validity.reasons), P99)
+    outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, validity=validity), P99)
     assert outcome.verdict is verdict, outcome.reason
     assert outcome.reason.startswith(said) or said in outcome.reason, outcome.reason
 
 
 def test_a_run_cut_short_is_the_targets_failure_only_when_the_target_died() -> None:
     fast = [5.0] * 100
-    died = run_data(sent_ms=fast, intended_ms=fast, complete=False, ended_because="target crud exited with code 1")
-    assert judge_rate_step(died, P99).verdict is Verdict.FAIL
-    broken = run_data(sent_ms=fast, intended_ms=fast, complete=False, ended_because="Locust exited with code 2")
-    outcome = judge_rate_step(broken, P99)
-    assert (outcome.verdict, outcome.reason) == (Verdict.VOID, "the run did not complete: Locust exited with code 2")
+    death = Ending(EndKind.TARGET_DIED, "crud projector 0 was killed by signal 9 during the run\nits log")
+    died = run_data(sent_ms=fast, intended_ms=fast, ended=death)
+    outcome = judge_rate_step(died, P99)
+    assert (outcome.verdict, outcome.reason) == (
+        Verdict.FAIL,
+        "the target died under this load: crud projector 0 was killed by signal 9 during the run",
+    )
+    # The same words from a server's death: the kind decides, not the wording.
+    server = Ending(EndKind.SERVER_DIED, "target crud projector 0 was killed by signal 9 during the run")
+    assert judge_rate_step(run_data(sent_ms=fast, intended_ms=fast, ended=server), P99).verdict is Verdict.VOID
+    failed = Ending(EndKind.LOCUST_FAILED, "Locust exited with code 2.\nits log")
+    outcome = judge_rate_step(run_data(sent_ms=fast, intended_ms=fast, ended=failed), P99)
+    assert (outcome.verdict, outcome.reason) == (Verdict.VOID, "the run did not complete: Locust exited with code 2.")
 
 
 def test_an_interrupted_search_concludes_on_the_steps_it_measured() -> None:

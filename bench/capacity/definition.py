@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import msgspec
+
 from bench.capacity.search import SearchPolicy
 from bench.commands.run import MAX_ACTIONS_PER_USER_SECOND, OPEN_MODEL_RAMP_SECONDS, open_model_users
 from bench.compare.experiment import Arm, Servers
@@ -59,7 +61,7 @@ class SweepDefinition:
                        spawn_rate=_spawn_rate(users, LEVEL_RAMP_SECONDS))  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
-        load = self.load.as_manifest()
+        load = msgspec.to_builtins(self.load.as_manifest())
         for key in ("rate", "users", "spawn_rate", "think_time", "model"):
             load.pop(key, None)  # set by each step
         return {

@@ -13,12 +13,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from bench.capacity.outcome import SweepOutcome, capacity_data
 from bench.capacity.plots import all_plots
 from bench.capacity.tables import all_tables, statements
 from bench.report.build import Document, write_documents
 from bench.report.environment import machine_of
-from bench.report.rundata import RunData
+from bench.report.location import RUNS
+from bench.rundir import files
+from bench.rundir.read import read_manifest
 
 CAPACITY_JSON = "capacity.json"
 CAPACITY_CSV = "capacity.csv"
@@ -47,11 +51,9 @@ def _json(data: dict[str, Any]) -> str:
 
 def _machine(report: Path) -> dict[str, Any] | None:
     """The machine of the first step (every step of a sweep runs where the sweep does)."""
-    for manifest in sorted((report / "runs").glob("*/manifest.json")):
-        host = RunData.load(manifest.parent).manifest.get("host")
-        if isinstance(host, dict):
-            found: dict[str, Any] = machine_of(host)
-            return found
+    for manifest in sorted((report / RUNS).glob(f"*/{files.MANIFEST}")):
+        found: dict[str, Any] = msgspec.to_builtins(machine_of(read_manifest(manifest.parent).host))
+        return found
     return None
 
 

@@ -26,46 +26,40 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import msgspec
+
 from bench.capacity.search import StepOutcome, Verdict
 from bench.report.groups import ALL
 from bench.report.metrics import LATENCY_MEAN, RunMetrics, errors_id, latency_id, run_metrics
 from bench.report.rundata import RunData
 from bench.report.slo import Slo, check_run
+from bench.rundir.validity import GENERATOR_FINDINGS, EndKind, FindingKind
 
 BUSY_SHARE = 0.8  # of the in-flight users busy on average: "all busy" within the noise of Little's law
-# How bench/run/validity.py words what it found (the verdict needs to know which finding is which).
-GENERATOR_REASONS = ("the load generator saturated", "the load generator's event loop lagged")
-SHORTFALL_REASON = "the open model achieved"
-TARGET_DEATHS = ("target ", "cqrs projector")  # how the run's watchdog names a dead target or projector
 LEVEL_VALID = "valid"  # the reason of a usable concurrency level
 
 
 def corrected(run: RunData) -> RunData:
     """The run as its SLOs should see it: in the open model, latency measured from each intended start."""
-    intended = run.steady.get("intended")
-    if not intended:
+    if run.steady is None or not run.steady.intended:
         return run
-    return dataclasses.replace(run, steady={**run.steady, "latency": intended})
+    return dataclasses.replace(run, steady=msgspec.structs.replace(run.steady, latency=run.steady.intended))
 
 
-def _users(run: RunData) -> int | None:
-    load = (run.manifest.get("settings") or {}).get("load") or {}
-    users = load.get("users")
-    return int(users) if isinstance(users, int | float) else None
+def _users(run: RunData) -> int:
+    return run.manifest.settings.load.users
 
 
 def _busy_users(run: RunData) -> float | None:
     """Little's law: requests/s times the mean time from send to answer is how many users wait on average."""
-    overall = (run.steady.get("latency") or {}).get(ALL) or {}
-    seconds = float(run.steady.get("seconds_measured") or 0)
-    if not seconds or not overall.get("count"):
+    overall = run.steady.latency.get(ALL) if run.steady is not None else None
+    if overall is None or not overall.count or run.steady is None or not run.steady.seconds_measured:
         return None
-    return float(overall["count"]) / seconds * float(overall["mean_ms"]) / 1000.0
+    return overall.count / run.steady.seconds_measured * overall.mean_ms / 1000.0
 
 
 def _achieved(run: RunData) -> float | None:
-    seconds = float(run.steady.get("seconds_measured") or 0)
-    return float(run.steady.get("actions") or 0) / seconds if seconds else None
+    return run.steady.actions_per_second if run.steady is not None else None
 
 
 def step_measures(run: RunData, metrics: RunMetrics, uncorrected: RunMetrics) -> dict[str, float]:
@@ -79,7 +73,7 @@ def step_measures(run: RunData, metrics: RunMetrics, uncorrected: RunMetrics) ->
         "p50_uncorrected_ms": uncorrected.values.get(latency_id(ALL, "p50")),
         "p99_uncorrected_ms": uncorrected.values.get(latency_id(ALL, "p99")),
         "errors_percent": metrics.values.get(errors_id(ALL)),
-        "in_flight_users": _users(run),
+        "in_flight_users": float(_users(run)),
         "busy_users": _busy_users(run),
         "cpu_target_percent": metrics.values.get("cpu_target_percent"),
         "cpu_generator_percent": metrics.values.get("cpu_generator_percent"),
@@ -88,21 +82,22 @@ def step_measures(run: RunData, metrics: RunMetrics, uncorrected: RunMetrics) ->
 
 
 def _reasons(run: RunData) -> tuple[list[str], list[str], list[str]]:
-    """The run's invalidity reasons: the generator's, the rate shortfall's, and any other."""
+    """The run's invalidity findings, told apart by kind: the generator's, the rate shortfall's, and any other."""
     generator, shortfall, other = [], [], []
-    for reason in run.invalid_reasons:
-        if reason.startswith(GENERATOR_REASONS):
-            generator.append(reason)
-        elif reason.startswith(SHORTFALL_REASON):
-            shortfall.append(reason)
+    for finding in run.findings:
+        if finding.kind in GENERATOR_FINDINGS:
+            generator.append(finding.detail)
+        elif finding.kind is FindingKind.RATE_SHORTFALL:
+            shortfall.append(finding.detail)
         else:
-            other.append(reason)
+            other.append(finding.detail)
     return generator, shortfall, other
 
 
 def _incomplete(run: RunData, measures: dict[str, float], achieved: float | None) -> StepOutcome:
-    why = str(run.manifest.get("ended_because") or "no reason recorded").splitlines()[0]
-    if why.startswith(TARGET_DEATHS):
+    ended = run.manifest.ended
+    why = ended.summary if ended is not None else "no reason recorded"
+    if ended is not None and ended.kind is EndKind.TARGET_DIED:
         return StepOutcome(Verdict.FAIL, f"the target died under this load: {why}", achieved, measures)
     return StepOutcome(Verdict.VOID, f"the run did not complete: {why}", achieved, measures)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from rich.console import Console
 
@@ -28,6 +28,7 @@ from bench.report.location import RUNS, new_report_directory, point_latest
 from bench.report.rundata import RunData
 from bench.run.orchestrate import execute_run
 from bench.run.settings import LoadSettings
+from bench.rundir.manifest import SweepTag
 
 VERDICT_STYLE = {Verdict.PASS: "[green]PASS[/]", Verdict.FAIL: "[red]FAIL[/]", Verdict.VOID: "[yellow]VOID[/]"}
 
@@ -41,24 +42,35 @@ class _Stopped(Exception):
         self.exit_code = exit_code
 
 
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """Which step of the search a run is, as its manifest records it (bench.rundir.manifest.SweepTag)."""
+
+    kind: Literal["rate", "concurrency"]
+    step: int | None = None
+    rate: float | None = None
+    attempt: int | None = None
+    users: int | None = None
+
+
 @dataclasses.dataclass
 class _Sweeper:
     definition: SweepDefinition
     outcome: SweepOutcome
     console: Console
 
-    def run_step(self, arm: Arm, workers: int, load: LoadSettings, title: str, manifest: dict[str, Any]) -> RunData:
+    def run_step(self, arm: Arm, workers: int, load: LoadSettings, title: str, step: _Step) -> RunData:
         definition = self.definition
         settings = arm.run_settings(load, definition.data, self.outcome.report / RUNS, definition.servers)
         # Each step is short: the data checks of `bench compare` would take longer than some steps.
         settings = dataclasses.replace(settings, workers=workers, check_invariants=False)
-        manifest = {"name": definition.name, "arm": arm.name, "workers": workers, **manifest,
-                    "slos": [slo.text for slo in definition.slos]}  # fmt: skip
-        run = execute_run(settings, self.console, title=title, manifest={"sweep": manifest})
+        slos = [slo.text for slo in definition.slos]
+        tag = SweepTag(name=definition.name, arm=arm.name, workers=workers, slos=slos, **dataclasses.asdict(step))
+        run = execute_run(settings, self.console, title=title, sweep=tag)
         if run.interrupted or run.exit_code is not None:
             self.outcome.stopped_in = run.run.path
             raise _Stopped(interrupted=run.interrupted, exit_code=run.exit_code)
-        return RunData.load(run.run.path)
+        return RunData(run.run.path, run.run.manifest, run.steady, run.timeseries, run.data_checks)
 
     def say(self, what: str, outcome: StepOutcome) -> None:
         achieved = f"achieved {outcome.achieved_rate:,.1f}/s, " if outcome.achieved_rate is not None else ""
@@ -73,7 +85,7 @@ class _Sweeper:
             number = len(found.outcomes) + 1
             again = " (repeat)" if attempts else ""
             what = f"{arm.name}, {workers} worker(s), step {number}{again}: asked {_rate(rate)}"
-            recorded = {"kind": "rate", "step": number, "rate": rate, "attempt": len(attempts) + 1}
+            recorded = _Step("rate", step=number, rate=rate, attempt=len(attempts) + 1)
             run = self.run_step(arm, workers, self.definition.rate_load(rate), what, recorded)
             outcome = judge_rate_step(run, self.definition.slos)
             attempts.append(run.path)
@@ -100,8 +112,8 @@ class _Sweeper:
         try:
             for users in self.definition.concurrency:
                 what = f"{arm.name}, {found.workers} worker(s), concurrency {users}"
-                run = self.run_step(arm, found.workers, self.definition.level_load(users), what,
-                                    {"kind": "concurrency", "users": users})  # fmt: skip
+                load = self.definition.level_load(users)
+                run = self.run_step(arm, found.workers, load, what, _Step("concurrency", users=users))
                 point = LevelPoint(users, judge_level(run), run.path)
                 found.points.append(point)
                 self.say(what, point.outcome)

@@ -15,6 +15,7 @@ from bench.run.calibration import ABSOLUTE_TOLERANCE_MS, RELATIVE_TOLERANCE, Cal
 from bench.run.orchestrate import RunOutcome, execute_run
 from bench.run.settings import LoadSettings, RunSettings
 from bench.run.summary import print_summary
+from bench.rundir.files import ALL
 from bench.seed.dataset import SeedSpec
 from scenarios.keys import Skew
 from targets.common.delay import parse_delay
@@ -56,10 +57,10 @@ def _settings(delay: str, rate: float, duration: float, warmup: float, spin: flo
 
 
 def _overall(outcome: RunOutcome) -> HdrHistogram | None:
-    overall = (outcome.steady or {}).get("latency", {}).get("all")
-    if overall is None or not overall["count"]:
+    overall = outcome.steady.latency.get(ALL) if outcome.steady is not None else None
+    if overall is None or not overall.count:
         return None
-    return HdrHistogram.decode(overall["histogram"].encode("ascii"))
+    return HdrHistogram.decode(overall.histogram.encode("ascii"))
 
 
 @click.command()
@@ -96,5 +97,6 @@ def calibrate(delay: str, rate: float, duration: float, warmup: float, spin: flo
             f"{ABSOLUTE_TOLERANCE_MS:g} ms, whichever is larger; expected = the configured delay plus the "
             "baseline's own time, request by request (convolved); net error = measured - expected"
         )
-        outcome.run.update_manifest(calibration=[point.as_dict() for point in points])
+        outcome.run.manifest.calibration = [point.record() for point in points]
+        outcome.run.save_manifest()
     conclude(outcome)

@@ -71,7 +71,7 @@ def report(paths: tuple[Path, ...], out: Path | None) -> None:
         raise click.UsageError(f"expected at least one RUN_OR_REPORT_DIR: {EXPECTED}")
     runs = run_directories(paths)
     try:
-        names = {str(run.experiment.get("name")) for run in load_runs(runs) if run.experiment}
+        names = {run.experiment.name for run in load_runs(runs) if run.experiment is not None}
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     latest = out is None

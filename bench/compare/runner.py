@@ -19,6 +19,7 @@ from bench.report.build import write_report
 from bench.report.location import new_report_directory, point_latest
 from bench.report.summary import Summary
 from bench.run.orchestrate import RunOutcome, execute_run
+from bench.rundir.manifest import ExperimentTag
 
 START_UP_ALLOWANCE = 30.0  # seconds per run for servers, seeding and checks, until a run has been timed
 
@@ -37,19 +38,19 @@ def plan(experiment: Experiment) -> list[tuple[int, int, Arm]]:
     return [(rep, index, arm) for rep in range(experiment.repeats) for index, arm in enumerate(experiment.arms)]
 
 
-def experiment_manifest(experiment: Experiment, repetition: int, arm_index: int, aa: bool) -> dict[str, object]:
-    return {
-        "name": experiment.name,
-        "arm": experiment.arms[arm_index].name,
-        "arm_index": arm_index,
-        "repetition": repetition,
-        "repeats": experiment.repeats,
-        "arms": [arm.name for arm in experiment.arms],
-        "baseline": experiment.baseline.name,
-        "slos": [slo.text for slo in experiment.slos],
-        "aa": aa,
-        "definition": experiment.as_dict(),
-    }
+def experiment_tag(experiment: Experiment, repetition: int, arm_index: int, aa: bool) -> ExperimentTag:
+    return ExperimentTag(
+        name=experiment.name,
+        arm=experiment.arms[arm_index].name,
+        arm_index=arm_index,
+        repetition=repetition,
+        repeats=experiment.repeats,
+        arms=[arm.name for arm in experiment.arms],
+        baseline=experiment.baseline.name,
+        slos=[slo.text for slo in experiment.slos],
+        aa=aa,
+        definition=experiment.as_dict(),
+    )
 
 
 def run_experiment(
@@ -67,7 +68,7 @@ def run_experiment(
         started = time.monotonic()
         run = execute_run(
             settings, console, title=title, remaining_after=per_run * (len(steps) - number - 1),
-            manifest={"experiment": experiment_manifest(experiment, repetition, arm_index, aa)},
+            experiment=experiment_tag(experiment, repetition, arm_index, aa),
         )  # fmt: skip
         per_run = time.monotonic() - started  # the next estimate: measured, not assumed
         outcome.runs.append(run)
@@ -84,10 +85,10 @@ def run_experiment(
 def _say(console: Console, title: str, run: RunOutcome) -> None:
     excluded = "excluded from the statistics"
     if not run.complete:
-        console.print(f"[red]{title}: incomplete[/] ({run.ended_because.splitlines()[0]}); {excluded}")
+        console.print(f"[red]{title}: incomplete[/] ({run.ended.summary}); {excluded}")
     elif not run.validity.valid:
         console.print(f"[yellow]{title}: invalid[/] ({'; '.join(run.validity.reasons)}); {excluded}")
     else:
-        passed = (run.run.manifest.get("invariants") or {}).get("passed")
+        passed = run.data_checks.passed if run.data_checks is not None else None
         data = "" if passed is None else ", data checks passed" if passed else ", [red]data checks FAILED[/]"
         console.print(f"{title}: done{data}")

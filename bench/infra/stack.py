@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from bench.infra.errors import InfraError
+from bench.infra.info import ServerInfo
 from bench.infra.postgres import (
     EmbeddedPostgres,
     ExternalPostgres,
@@ -80,13 +81,13 @@ class Infrastructure:
         if cleanup is not None:
             cleanup.close()
 
-    def manifest(self) -> dict[str, object]:
+    def manifest(self) -> dict[str, ServerInfo]:
         """Version, settings and (password-free) address of each server, for the run manifest."""
-        servers: dict[str, object] = {}
+        servers: dict[str, ServerInfo] = {}
         if self.postgres is not None:
-            servers["postgres"] = self.postgres.info().as_dict()
+            servers["postgres"] = self.postgres.info()
         if self.redis is not None:
-            servers["redis"] = self.redis.info().as_dict()
+            servers["redis"] = self.redis.info()
         return servers
 
     def fresh_database(self) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from bench.report.rundata import RunData
 
 UNCOMPARED_SETTINGS = frozenset({"keys_dir"})  # differ between runs of the same configuration
@@ -39,14 +41,14 @@ def _flatten(settings: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def _base_name(run: RunData) -> str:
-    settings = run.manifest.get("settings") or {}
-    return str(settings.get("target") or settings.get("host") or "unknown target")
+    settings = run.manifest.settings
+    return settings.target or settings.host or "unknown target"
 
 
 def _label_arms(runs: list[RunData]) -> list[tuple[str, list[RunData]]]:
     configurations: dict[tuple[str, tuple[tuple[str, str], ...]], list[RunData]] = {}
-    for run in sorted(runs, key=lambda r: (str(r.manifest.get("started_at", "")), r.name)):
-        flat = tuple(sorted(_flatten(run.manifest.get("settings") or {})))
+    for run in sorted(runs, key=lambda r: (r.manifest.started_at, r.name)):
+        flat = tuple(sorted(_flatten(msgspec.to_builtins(run.manifest.settings))))
         configurations.setdefault((_base_name(run), flat), []).append(run)
     named = []
     for (base, flat), members in configurations.items():
@@ -66,7 +68,7 @@ def group_arms(runs: list[RunData]) -> list[Arm]:
         if experiment is None:
             unlabelled.append(run)
             continue
-        name, index = str(experiment["arm"]), int(experiment.get("arm_index", 0))
+        name, index = experiment.arm, experiment.arm_index
         from_experiment.setdefault(name, []).append(run)
         order[name] = min(order.get(name, index), index)
     arms = [
@@ -83,7 +85,7 @@ def group_arms(runs: list[RunData]) -> list[Arm]:
 
 
 def _repetition(run: RunData) -> int:
-    return int((run.experiment or {}).get("repetition", 0))
+    return run.experiment.repetition if run.experiment is not None else 0
 
 
 def repetition_of(run: RunData, arm: Arm) -> int:

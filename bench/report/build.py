@@ -30,15 +30,13 @@ def load_runs(run_dirs: list[Path]) -> list[RunData]:
 
 
 def _titles(summary: Summary) -> tuple[str, str]:
-    experiment = summary.data["experiment"]
-    name = experiment["name"] or " vs ".join(summary.arms)
-    machines = summary.data["environment"]["machines"]
+    name = summary.experiment.name or " vs ".join(summary.arm_names)
     where = "; ".join(
-        f"{m['hostname']} ({m['cpu_model']}, {m['logical_cpus']} CPUs, {m['memory_gib']} GiB)" for m in machines
+        f"{m.hostname} ({m.cpu_model}, {m.logical_cpus} CPUs, {m.memory_gib} GiB)" for m in summary.environment.machines
     )
-    runs = len(summary.data["runs"])
+    runs = len(summary.runs)
     subtitle = (
-        f"{len(summary.arms)} arm(s), baseline {summary.baseline}; "
+        f"{len(summary.arm_names)} arm(s), baseline {summary.baseline}; "
         f"{runs} run(s) on {where or 'an unrecorded machine'}. "
         "Steady state only. Each cell: mean over valid repetitions [bootstrap 95% CI]; each delta: arm minus "
         "baseline [bootstrap 95% CI of the difference of means], significant when that interval excludes zero."
@@ -53,7 +51,7 @@ def write_report(run_dirs: list[Path], out: Path) -> Summary:
     plots = all_plots(group_arms(runs))
     tables = all_tables(summary)
     title, subtitle = _titles(summary)
-    statements = list(summary.data["validity"]["statements"])
+    statements = list(summary.validity.statements)
     out.mkdir(parents=True, exist_ok=True)
     (out / SUMMARY_JSON).write_text(summary.to_json())
     (out / SUMMARY_CSV).write_text(summary_csv(summary))

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from bench.report.summary import Summary
+from bench.report.document import Summary
 
 COLUMNS = [
     "metric",
@@ -37,37 +37,35 @@ def summary_csv(summary: Summary) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for metric in summary.data["metrics"]:
-        for arm in summary.arms:
-            entry = metric["arms"][arm]
-            ci = entry["ci"] or [None, None]
-            change = metric["deltas"].get(arm)
-            delta_ci = (change or {}).get("ci") or [None, None]
+    for metric in summary.metrics:
+        for arm in summary.arm_names:
+            entry = metric.arms[arm]
+            ci = entry.ci or (None, None)
+            change = metric.deltas.get(arm)
             delta_cells = (
                 ["", "", "", "", ""]
                 if change is None
                 else [
-                    _or_empty(change["absolute"]),
-                    _or_empty(change["relative_percent"]),
-                    _or_empty(delta_ci[0]),
-                    _or_empty(delta_ci[1]),
-                    change["significant"],
+                    _or_empty(change.absolute),
+                    _or_empty(change.relative_percent),
+                    *(_or_empty(bound) for bound in (change.ci or (None, None))),
+                    change.significant,
                 ]
             )
             writer.writerow(
                 [
-                    metric["id"],
-                    metric["label"],
-                    metric["unit"],
-                    metric["better"],
-                    metric["section"],
+                    metric.id,
+                    metric.label,
+                    metric.unit,
+                    metric.better,
+                    metric.section,
                     arm,
                     arm == summary.baseline,
-                    entry["n"],
-                    _or_empty(entry["mean"]),
+                    entry.n,
+                    _or_empty(entry.mean),
                     _or_empty(ci[0]),
                     _or_empty(ci[1]),
-                    _or_empty(entry["missing"]),
+                    _or_empty(entry.missing),
                     *delta_cells,
                 ]
             )

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
 from bench.report.groups import ALL, GROUPS, members
 from bench.report.rundata import RunData
+from bench.rundir import columns
+from bench.rundir.columns import NODE_COMPONENTS, Component, Resource
+from bench.rundir.manifest import SEEN_POSTGRES_COUNTERS
 from scenarios.hdr import merged, summary
 
 # "neutral": more is neither better nor worse. Rows and commits per second under a fixed load
@@ -31,11 +34,10 @@ SECTIONS = {
     "visibility": "Visibility window (a probe writes, then reads until its write shows)",
 }
 STATS = {"mean": "mean", "p50": "p50", "p95": "p95", "p99": "p99", "p999": "p99.9"}
-CPU_COMPONENTS = ("target", "projectors", "postgres", "redis", "generator")
-MEMORY_COMPONENTS = ("target", "projectors", "postgres", "redis")
-NODE_COMPONENTS = ("target", "projectors")  # the service's own processes
-ROW_RATES = ("tuples_inserted_per_s", "tuples_updated_per_s", "tuples_deleted_per_s")
-COMPONENT_NAMES = {"postgres": "PostgreSQL", "redis": "Redis", "projectors": "projectors"}
+CPU_COMPONENTS = (Component.TARGET, Component.PROJECTORS, Component.POSTGRES, Component.REDIS, Component.GENERATOR)
+MEMORY_COMPONENTS = (Component.TARGET, Component.PROJECTORS, Component.POSTGRES, Component.REDIS)
+ROW_RATES = columns.ROWS_WRITTEN_RATES
+COMPONENT_NAMES = {Component.POSTGRES: "PostgreSQL", Component.REDIS: "Redis", Component.PROJECTORS: "projectors"}
 
 LATENCY_MEAN = "latency_all_mean_ms"
 MEMORY_NODE = "memory_node_pss_mib"
@@ -64,6 +66,14 @@ def errors_id(group: str) -> str:
     return f"errors_{slug(group)}_percent"
 
 
+def cpu_id(component: Component) -> str:
+    return f"cpu_{component.value}_percent"
+
+
+def memory_id(component: Component) -> str:
+    return f"memory_{component.value}_pss_mib"
+
+
 def _definitions() -> Iterator[Metric]:
     yield Metric(LATENCY_MEAN, "Average response latency", "ms", "lower", "headline")
     yield Metric(MEMORY_NODE, "Memory footprint / node", "MiB", "lower", "headline")
@@ -76,15 +86,15 @@ def _definitions() -> Iterator[Metric]:
     for group in GROUPS:
         yield Metric(errors_id(group), f"error rate, {group}", "%", "lower", "throughput")
     for component in CPU_COMPONENTS:
-        yield Metric(f"cpu_{component}_percent", component, "% of a core", "lower", "cpu")
+        yield Metric(cpu_id(component), component.value, "% of a core", "lower", "cpu")
     for component in MEMORY_COMPONENTS:
-        yield Metric(f"memory_{component}_pss_mib", component, "MiB", "lower", "memory")
-    yield Metric("commits_per_s", "commits/s (reads included)", "commits/s", "neutral", "database")
+        yield Metric(memory_id(component), component.value, "MiB", "lower", "memory")
+    yield Metric(columns.COMMITS_RATE, "commits/s (reads included)", "commits/s", "neutral", "database")
     for rate in ROW_RATES:
         yield Metric(
             rate, rate.removeprefix("tuples_").removesuffix("_per_s") + " rows/s", "rows/s", "neutral", "database"
         )
-    yield Metric("events_appended_per_s", "events appended/s", "events/s", "neutral", "database")
+    yield Metric(columns.EVENTS_RATE, "events appended/s", "events/s", "neutral", "database")
     for measure, unit in (("events", "events"), ("seconds", "s")):
         for stat in ("mean", "max"):
             yield Metric(
@@ -105,7 +115,6 @@ class RunMetrics:
     missing: dict[str, str] = field(default_factory=dict)  # metric id -> why it has no value
     valid: bool = False  # complete, and the measurement trustworthy
     invalid_reasons: list[str] = field(default_factory=list)
-    invariants: str = "not checked"  # passed, FAILED: ..., not checked[: why]
 
     def set(self, metric_id: str, value: float | None, why_missing: str) -> None:
         self.values[metric_id] = value
@@ -127,26 +136,26 @@ def _max(rows: pd.DataFrame, column: str) -> float | None:
     return float(values.max()) if not values.empty else None
 
 
-def _why_component_missing(run: RunData, component: str) -> str:
-    seen = run.observability.get(component)
-    if seen is not None and not seen.startswith("observed"):
-        return seen
+def _why_component_missing(run: RunData, component: Component) -> str:
+    seen = run.observability.get(component.value)
+    if seen is not None and not seen.observed:
+        return seen.said
     if seen is None and component in COMPONENT_NAMES:
         return f"no {COMPONENT_NAMES[component]} in this run"
-    return f"{component} was not sampled in the steady state"
+    return f"{component.value} was not sampled in the steady state"
 
 
 def _latency(run: RunData, found: RunMetrics) -> None:
-    endpoints: dict[str, dict[str, Any]] = run.steady.get("latency") or {}
-    seconds = float(run.steady.get("seconds_measured") or 0)
+    endpoints = run.steady.latency if run.steady is not None else {}
+    seconds = run.steady.seconds_measured if run.steady is not None else 0
     for group in GROUPS:
         names = members(group, endpoints)
-        count = sum(int(endpoints[name]["count"]) for name in names)
+        count = sum(endpoints[name].count for name in names)
         why = f"no {group} requests in the steady state" if group != ALL else "no request in the steady state"
-        stats = summary(merged(endpoints[name]["histogram"] for name in names)) if count else {}
+        stats = summary(merged(endpoints[name].histogram for name in names)) if count else None
         for stat in STATS:
-            found.set(latency_id(group, stat), stats.get(f"{stat}_ms"), why)
-        failures = sum(int(endpoints[name].get("failures", 0)) for name in names)
+            found.set(latency_id(group, stat), stats.stat_ms(stat) if stats is not None else None, why)
+        failures = sum(endpoints[name].failures for name in names)
         found.set(errors_id(group), failures / count * 100.0 if count else None, why)
         if group == ALL:
             found.set("requests_per_s", count / seconds if seconds else None, why)
@@ -155,19 +164,23 @@ def _latency(run: RunData, found: RunMetrics) -> None:
 def _resources(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
     for component in CPU_COMPONENTS:
         why = _why_component_missing(run, component)
-        found.set(f"cpu_{component}_percent", _mean(rows, f"{component}_cpu_percent"), why)
+        found.set(cpu_id(component), _mean(rows, columns.resource_column(component, Resource.CPU)), why)
     for component in MEMORY_COMPONENTS:
         why = _why_component_missing(run, component)
-        found.set(f"memory_{component}_pss_mib", _mean(rows, f"{component}_pss_mib"), why)
-    columns = [f"{component}_pss_mib" for component in NODE_COMPONENTS if f"{component}_pss_mib" in rows]
-    node = rows[columns].sum(axis=1, min_count=1).dropna() if "target_pss_mib" in columns else pd.Series()
-    found.set(MEMORY_NODE, float(node.mean()) if not node.empty else None, _why_component_missing(run, "target"))
+        found.set(memory_id(component), _mean(rows, columns.resource_column(component, Resource.PSS)), why)
+    node_columns = [
+        column for component in NODE_COMPONENTS if (column := columns.resource_column(component, Resource.PSS)) in rows
+    ]
+    has_target = columns.resource_column(Component.TARGET, Resource.PSS) in node_columns
+    node = rows[node_columns].sum(axis=1, min_count=1).dropna() if has_target else pd.Series()
+    why = _why_component_missing(run, Component.TARGET)
+    found.set(MEMORY_NODE, float(node.mean()) if not node.empty else None, why)
 
 
 def _database(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
-    seen = run.observability.get("postgres_counters", "")
-    why = seen if seen and not seen.startswith("observed") else "PostgreSQL's counters were not sampled"
-    found.set("commits_per_s", _mean(rows, "commits_per_s"), why)
+    seen = run.observability.get(SEEN_POSTGRES_COUNTERS)
+    why = seen.said if seen is not None and not seen.observed else "PostgreSQL's counters were not sampled"
+    found.set(columns.COMMITS_RATE, _mean(rows, columns.COMMITS_RATE), why)
     for rate in ROW_RATES:
         found.set(rate, _mean(rows, rate), why)
     if all(rate in rows for rate in ROW_RATES):
@@ -176,33 +189,32 @@ def _database(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
     else:
         found.set(DB_WRITES, None, why)
     no_events = (
-        why if found.values["commits_per_s"] is None else "no event store in this run (only cqrs appends events)"
+        why if found.values[columns.COMMITS_RATE] is None else "no event store in this run (only cqrs appends events)"
     )
-    found.set("events_appended_per_s", _mean(rows, "events_appended_per_s"), no_events)
+    found.set(columns.EVENTS_RATE, _mean(rows, columns.EVENTS_RATE), no_events)
 
 
 def _projection(rows: pd.DataFrame, found: RunMetrics) -> None:
     why = "the target reported no projection lag (it has no projectors)"
-    for measure in ("events", "seconds"):
-        column = f"projection_{measure}_behind"
+    for column in (columns.PROJECTION_EVENTS_BEHIND, columns.PROJECTION_SECONDS_BEHIND):
         found.set(f"{column}_mean", _mean(rows, column), why)
         found.set(f"{column}_max", _max(rows, column), why)
 
 
 def _visibility(run: RunData, found: RunMetrics) -> None:
-    domains: dict[str, dict[str, Any]] = run.steady.get("visibility") or {}
-    not_visible = sum(int(entry.get("not_visible", 0)) for entry in domains.values())
-    histogram = merged(entry["histogram"] for entry in domains.values())
+    domains = run.steady.visibility if run.steady is not None else {}
+    not_visible = sum(entry.not_visible for entry in domains.values())
+    histogram = merged(entry.histogram for entry in domains.values())
     seen = histogram.get_total_count()
     why = "no visibility probes in this run" if seen + not_visible == 0 else "no probe saw its write in time"
-    stats = summary(histogram) if seen else {}
+    stats = summary(histogram) if seen else None
     for stat in ("p50", "p95", "p99"):
-        found.set(f"visibility_{stat}_ms", stats.get(f"{stat}_ms"), why)
+        found.set(f"visibility_{stat}_ms", stats.stat_ms(stat) if stats is not None else None, why)
     found.set("visibility_not_visible", float(not_visible) if seen + not_visible else None, why)
 
 
 def run_metrics(run: RunData) -> RunMetrics:
-    found = RunMetrics(valid=run.valid, invalid_reasons=run.invalid_reasons, invariants=run.invariant_verdict)
+    found = RunMetrics(valid=run.valid, invalid_reasons=run.invalid_reasons)
     rows = run.steady_rows()
     _latency(run, found)
     _resources(run, rows, found)

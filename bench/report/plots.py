@@ -17,8 +17,10 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullLoc
 
 from bench.report.arms import Arm
 from bench.report.groups import ALL, members
-from bench.report.metrics import NODE_COMPONENTS
 from bench.report.rundata import RunData
+from bench.rundir import columns
+from bench.rundir.columns import NODE_COMPONENTS, Component, Resource
+from bench.rundir.phases import SecondPhase
 from scenarios.hdr import merged
 
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray")
@@ -59,18 +61,20 @@ def _column(table: pd.DataFrame, column: str) -> pd.Series | None:
     """A column of the time series; NODE_PSS is the target's and its projectors' PSS added up."""
     if column != NODE_PSS:
         return table.get(column)
-    parts = [f"{component}_pss_mib" for component in NODE_COMPONENTS if f"{component}_pss_mib" in table]
-    return table[parts].sum(axis=1, min_count=1) if "target_pss_mib" in parts else None
+    parts = [pss for component in NODE_COMPONENTS if (pss := columns.resource_column(component, Resource.PSS)) in table]
+    has_target = columns.resource_column(Component.TARGET, Resource.PSS) in parts
+    return table[parts].sum(axis=1, min_count=1) if has_target else None
 
 
 def _loaded(run: RunData, column: str) -> tuple[pd.Series, pd.Series]:
     """Elapsed seconds and values of `column` while load ran (ramp-up, warm-up, steady state)."""
     table = run.timeseries
     values = _column(table, column)
-    if values is None or "elapsed_s" not in table or "phase" not in table:
+    if values is None or columns.ELAPSED not in table or columns.PHASE not in table:
         return pd.Series(dtype=float), pd.Series(dtype=float)
-    keep = table["phase"].isin(["ramp", "warmup", "steady"]) & values.notna()
-    return table["elapsed_s"][keep], values[keep]
+    shown = [SecondPhase.RAMP.value, SecondPhase.WARMUP.value, SecondPhase.STEADY.value]
+    keep = table[columns.PHASE].isin(shown) & values.notna()
+    return table[columns.ELAPSED][keep], values[keep]
 
 
 def _over_time(arms: list[Arm], series: dict[str, tuple[str, str]]) -> Callable[[Axes], None]:
@@ -137,12 +141,12 @@ def _arm_histogram(arm: Arm, pick: Callable[[RunData], Iterable[str]]) -> HdrHis
 
 
 def _workload(run: RunData) -> list[str]:
-    endpoints = run.steady.get("latency") or {}
-    return [endpoints[name]["histogram"] for name in members(ALL, endpoints)]
+    endpoints = run.steady.latency if run.steady is not None else {}
+    return [endpoints[name].histogram for name in members(ALL, endpoints)]
 
 
 def _visibility(run: RunData) -> list[str]:
-    return [entry["histogram"] for entry in (run.steady.get("visibility") or {}).values()]
+    return [entry.histogram for entry in (run.steady.visibility if run.steady is not None else {}).values()]
 
 
 def _spectrum_points(histogram: HdrHistogram) -> tuple[list[float], list[float]]:

@@ -1,52 +1,63 @@
-"""One run directory as the report reads it: manifest, steady-state histograms, time series, invariants."""
+"""One run directory as the report reads it: manifest, steady-state histograms, time series, data checks.
+
+Everything is decoded into the run directory's structs (bench.rundir); a directory of another
+format version is refused by the reader with a sentence saying so.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from bench.run.rundir import MANIFEST
 from bench.run.timeseries import read_csv
+from bench.rundir import columns, files
+from bench.rundir.checks import DataChecks
+from bench.rundir.manifest import ExperimentTag, Manifest, Observability
+from bench.rundir.phases import SecondPhase
+from bench.rundir.read import is_run_directory, read_data_checks, read_manifest, read_steady
+from bench.rundir.steady import SteadySummary
+from bench.rundir.validity import Finding, FindingKind, Validity
 
-INVARIANTS = "invariants.json"
+__all__ = ["DataOutcome", "DataVerdict", "RunData", "is_run_directory"]
 
 
-def is_run_directory(path: Path) -> bool:
-    return (path / MANIFEST).is_file()
+class DataOutcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "FAILED"
+    NOT_CHECKED = "not checked"
 
 
-def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+@dataclass(frozen=True)
+class DataVerdict:
+    """The data checks of one run, as the report states them."""
+
+    outcome: DataOutcome
+    detail: str | None = None  # the failed checks, or why nothing was checked
+
+    @property
+    def said(self) -> str:
+        return f"{self.outcome.value}: {self.detail}" if self.detail else self.outcome.value
 
 
 @dataclass(frozen=True)
 class RunData:
     path: Path
-    manifest: dict[str, Any]
-    steady: dict[str, Any]  # histograms/steady.json; empty when the run never wrote it
+    manifest: Manifest
+    steady: SteadySummary | None  # None when the run never wrote histograms/steady.json
     timeseries: pd.DataFrame
-    invariants: dict[str, Any] | None  # None: not checked
+    data_checks: DataChecks | None  # None: not checked
 
     @classmethod
     def load(cls, path: Path) -> RunData:
-        manifest = _json(path / MANIFEST)
-        if not isinstance(manifest, dict):
-            raise ValueError(f"{path} is not a run directory: expected a readable {MANIFEST} in it")
-        steady = _json(path / "histograms" / "steady.json")
-        invariants = _json(path / INVARIANTS)
         return cls(
             path=path,
-            manifest=manifest,
-            steady=steady if isinstance(steady, dict) else {},
-            timeseries=read_csv(path / "timeseries.csv"),
-            invariants=invariants if isinstance(invariants, dict) else None,
+            manifest=read_manifest(path),
+            steady=read_steady(path),
+            timeseries=read_csv(path / files.TIMESERIES),
+            data_checks=read_data_checks(path),
         )
 
     @property
@@ -54,48 +65,54 @@ class RunData:
         return self.path.name
 
     @property
-    def experiment(self) -> dict[str, Any] | None:
-        found = self.manifest.get("experiment")
-        return found if isinstance(found, dict) else None
+    def experiment(self) -> ExperimentTag | None:
+        return self.manifest.experiment
 
     @property
     def complete(self) -> bool:
-        return bool(self.manifest.get("complete"))
+        return self.manifest.complete
 
     @property
-    def validity(self) -> dict[str, Any]:
-        found = self.manifest.get("validity")
-        return found if isinstance(found, dict) else {"valid": False, "reasons": ["the run recorded no validity"]}
+    def validity(self) -> Validity:
+        if self.manifest.validity is not None:
+            return self.manifest.validity
+        unjudged = Validity()
+        unjudged.invalidate(FindingKind.INCOMPLETE, "the run recorded no validity: it never finished")
+        return unjudged
 
     @property
     def valid(self) -> bool:
-        return self.complete and bool(self.validity.get("valid"))
+        return self.complete and self.validity.valid
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Why the run is not counted; an incomplete run always has an INCOMPLETE finding."""
+        found = list(self.validity.findings)
+        if not self.complete and not self.validity.of_kind(FindingKind.INCOMPLETE):
+            ended = self.manifest.ended.summary if self.manifest.ended is not None else "unknown reason"
+            found.insert(0, Finding(FindingKind.INCOMPLETE, f"the run did not complete: {ended}"))
+        return found
 
     @property
     def invalid_reasons(self) -> list[str]:
-        reasons = [str(reason) for reason in self.validity.get("reasons") or []]
-        if not self.complete and not any("did not complete" in reason for reason in reasons):
-            reasons.insert(0, f"the run did not complete: {self.manifest.get('ended_because', 'unknown reason')}")
-        return reasons
+        return [finding.detail for finding in self.findings]
 
     @property
-    def observability(self) -> dict[str, str]:
-        found = self.manifest.get("observability")
-        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    def observability(self) -> dict[str, Observability]:
+        return self.manifest.observability or {}
 
     @property
-    def invariant_verdict(self) -> str:
-        """'passed', 'FAILED: <checks>' or 'not checked[: why]'."""
-        found = self.invariants
+    def data_verdict(self) -> DataVerdict:
+        found = self.data_checks
         if found is None:
-            return "not checked"
-        if not found.get("checked"):
-            return f"not checked: {found.get('why_not_checked') or 'no reason given'}"
-        failed = [str(check.get("name")) for check in found.get("checks") or [] if not check.get("passed")]
-        if found.get("passed") and not failed:
-            return "passed"
-        return "FAILED: " + (", ".join(failed) if failed else "the check reported a failure")
+            return DataVerdict(DataOutcome.NOT_CHECKED)
+        if not found.checked:
+            return DataVerdict(DataOutcome.NOT_CHECKED, found.why_not_checked or "no reason given")
+        failed = [check.name for check in found.checks if not check.passed]
+        if not failed:
+            return DataVerdict(DataOutcome.PASSED)
+        return DataVerdict(DataOutcome.FAILED, ", ".join(failed))
 
     def steady_rows(self) -> pd.DataFrame:
         table = self.timeseries
-        return table[table["phase"] == "steady"] if "phase" in table else table.iloc[0:0]
+        return table[table[columns.PHASE] == SecondPhase.STEADY] if columns.PHASE in table else table.iloc[0:0]

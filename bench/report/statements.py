@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bench.report.arms import Arm, repetition_of
+from bench.report.document import ExcludedRun
 from bench.report.metrics import BY_ID, HEADLINE, RunMetrics
+from bench.report.rundata import DataOutcome
 
 
-def excluded_runs(arms: list[Arm]) -> list[dict[str, Any]]:
+def excluded_runs(arms: list[Arm]) -> list[ExcludedRun]:
     return [
-        {"run": run.name, "arm": arm.name, "repetition": repetition_of(run, arm), "reasons": run.invalid_reasons}
+        ExcludedRun(run.name, arm.name, repetition_of(run, arm), run.invalid_reasons)
         for arm in arms
         for run in arm.runs
         if not run.valid
@@ -30,9 +30,9 @@ def _headline_gaps(arms: list[Arm], metrics: dict[str, RunMetrics]) -> list[str]
 
 
 def _invariant_statement(arms: list[Arm]) -> str:
-    verdicts = [(run.name, run.invariant_verdict) for arm in arms for run in arm.runs]
-    failed = [name for name, verdict in verdicts if verdict.startswith("FAILED")]
-    checked = [name for name, verdict in verdicts if not verdict.startswith("not checked")]
+    verdicts = [(run.name, run.data_verdict.outcome) for arm in arms for run in arm.runs]
+    failed = [name for name, outcome in verdicts if outcome is DataOutcome.FAILED]
+    checked = [name for name, outcome in verdicts if outcome is not DataOutcome.NOT_CHECKED]
     if failed:
         return f"Invariant checks FAILED in {len(failed)} of {len(verdicts)} runs: {', '.join(failed)}."
     if not checked:
@@ -49,8 +49,8 @@ def statements(arms: list[Arm], metrics: dict[str, RunMetrics], aa: bool) -> lis
     said = [f"{len(runs)} run(s) in {len(arms)} arm(s); {len(included)} complete and valid, counted in the statistics."]
     for excluded in excluded_runs(arms):
         said.append(
-            f"Excluded: run {excluded['run']} (arm {excluded['arm']}, repetition {excluded['repetition']}): "
-            f"{'; '.join(excluded['reasons']) or 'invalid'}."
+            f"Excluded: run {excluded.run} (arm {excluded.arm}, repetition {excluded.repetition}): "
+            f"{'; '.join(excluded.reasons) or 'invalid'}."
         )
     for arm in arms:
         if len(arm.included) < 2:
@@ -59,11 +59,11 @@ def statements(arms: list[Arm], metrics: dict[str, RunMetrics], aa: bool) -> lis
                 "confidence interval and none of its deltas can be significant."
             )
     for run in runs:
-        checks = run.manifest.get("checks") or {}
-        if checks and not checks.get("histograms_match_locust"):
+        checks = run.manifest.checks
+        if checks is not None and not checks.histograms_match_locust:
             said.append(
-                f"Run {run.name}: the histograms hold {checks.get('histogram_requests')} requests, "
-                f"Locust counted {checks.get('locust_requests')}."
+                f"Run {run.name}: the histograms hold {checks.histogram_requests} requests, "
+                f"Locust counted {checks.locust_requests}."
             )
     said.extend(_headline_gaps(arms, metrics))
     said.append(_invariant_statement(arms))

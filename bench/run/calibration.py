@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
+from bench.rundir.manifest import CalibrationPointRecord
 from scenarios.hdr import histogram_values, percentile_key, summary
 from targets.common.delay import DelayDistribution
 
@@ -55,18 +56,18 @@ class CalibrationPoint:
     def net_within_tolerance(self) -> bool:
         return abs(self.net_error_ms) <= self.tolerance_ms
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "percentile": self.percentile,
-            "configured_ms": self.configured_ms,
-            "expected_with_own_time_ms": self.expected_ms,
-            "measured_ms": self.measured_ms,
-            "error_ms": self.error_ms,
-            "net_error_ms": self.net_error_ms,
-            "tolerance_ms": self.tolerance_ms,
-            "within_tolerance": self.within_tolerance,
-            "net_within_tolerance": self.net_within_tolerance,
-        }
+    def record(self) -> CalibrationPointRecord:
+        return CalibrationPointRecord(
+            percentile=self.percentile,
+            configured_ms=self.configured_ms,
+            expected_with_own_time_ms=self.expected_ms,
+            measured_ms=self.measured_ms,
+            error_ms=self.error_ms,
+            net_error_ms=self.net_error_ms,
+            tolerance_ms=self.tolerance_ms,
+            within_tolerance=self.within_tolerance,
+            net_within_tolerance=self.net_within_tolerance,
+        )
 
 
 def expected_percentiles(
@@ -92,6 +93,6 @@ def compare(delay: DelayDistribution, measured: HdrHistogram, baseline: HdrHisto
         else configured
     )
     return [
-        CalibrationPoint(p, conf, stats[f"{percentile_key(p)}_ms"], exp)
+        CalibrationPoint(p, conf, stats.stat_ms(percentile_key(p)), exp)
         for p, conf, exp in zip(CALIBRATED_PERCENTILES, configured, expected, strict=True)
     ]

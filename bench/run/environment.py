@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.rundir.manifest import GitRevision, HostInfo, Software
+
 RECORDED_PACKAGES = (
     "cqrs-bench",
     "locust",
@@ -44,32 +46,31 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def host_info() -> dict[str, object]:
-    memory = psutil.virtual_memory()
-    return {
-        "hostname": platform.node(),
-        "system": f"{platform.system()} {platform.release()}",
-        "machine": platform.machine(),
-        "cpu_model": cpu_model(),
-        "logical_cpus": psutil.cpu_count(logical=True),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "memory_bytes": memory.total,
-        "load_average_at_start": list(os.getloadavg()),
-    }
+def host_info() -> HostInfo:
+    return HostInfo(
+        hostname=platform.node(),
+        system=f"{platform.system()} {platform.release()}",
+        machine=platform.machine(),
+        cpu_model=cpu_model(),
+        logical_cpus=psutil.cpu_count(logical=True),
+        physical_cores=psutil.cpu_count(logical=False),
+        usable_cpus=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        memory_bytes=psutil.virtual_memory().total,
+        load_average_at_start=list(os.getloadavg()),
+    )
 
 
-def software_versions() -> dict[str, object]:
+def software_versions() -> Software:
     packages: dict[str, str | None] = {}
     for name in RECORDED_PACKAGES:
         try:
             packages[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             packages[name] = None
-    return {"python": sys.version.split()[0], "implementation": platform.python_implementation(), "packages": packages}
+    return Software(python=sys.version.split()[0], implementation=platform.python_implementation(), packages=packages)
 
 
-def git_revision() -> dict[str, object]:
+def git_revision() -> GitRevision:
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True, timeout=5)
@@ -79,4 +80,4 @@ def git_revision() -> dict[str, object]:
 
     revision = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
-    return {"revision": revision, "dirty": bool(status) if status is not None else None}
+    return GitRevision(revision=revision, dirty=bool(status) if status is not None else None)

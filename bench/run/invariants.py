@@ -11,53 +11,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import asyncpg
 import httpx
+
+from bench.rundir.checks import DataChecks, not_checked
+from targets.common.checks import DataCheck as Check
+from targets.common.checks import count_check as _count_check
 
 CATCH_UP_SECONDS = 60.0  # how long the projectors may take to apply what the load wrote
 CATCH_UP_POLL = 0.2
 READ_SIDE_SAMPLE = 500  # streams of each kind compared between the store and the query side
 HTTP_CONCURRENCY = 16
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
-
-
-@dataclass
-class InvariantReport:
-    checked: bool
-    checks: list[Check] = field(default_factory=list)
-    why_not_checked: str | None = None
-    seconds: float | None = None
-
-    @property
-    def passed(self) -> bool | None:
-        return all(check.passed for check in self.checks) if self.checked else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "checked": self.checked,
-            "passed": self.passed,
-            "checks": [asdict(check) for check in self.checks],
-            "why_not_checked": self.why_not_checked,
-            "seconds": self.seconds,
-        }
-
-
-def not_checked(reason: str) -> InvariantReport:
-    return InvariantReport(checked=False, why_not_checked=reason)
-
-
-def _count_check(name: str, bad: int, what: str, total: int | None = None) -> Check:
-    of = f" of {total:,}" if total is not None else ""
-    return Check(name, bad == 0, f"none{of} {what}" if bad == 0 else f"{bad:,}{of} {what}")
 
 
 CRUD_LEDGER = """
@@ -217,7 +182,7 @@ CHECKERS: dict[str, Callable[[asyncpg.Connection, str], Awaitable[list[Check]]]]
 }
 
 
-def check_invariants(target: str | None, database_dsn: str | None, base_url: str) -> InvariantReport:
+def check_invariants(target: str | None, database_dsn: str | None, base_url: str) -> DataChecks:
     if target is None:
         return not_checked("an external service: its database is not the harness's to read")
     checker = CHECKERS.get(target)
@@ -232,6 +197,5 @@ def check_invariants(target: str | None, database_dsn: str | None, base_url: str
         finally:
             await connection.close()
 
-    report = InvariantReport(checked=True, checks=asyncio.run(run()))
-    report.seconds = round(time.monotonic() - started, 2)
-    return report
+    checks = asyncio.run(run())
+    return DataChecks(checked=True, checks=checks, seconds=round(time.monotonic() - started, 2))

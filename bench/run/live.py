@@ -7,6 +7,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.rundir import files
+from bench.rundir.files import ALL
+
 TAIL_BYTES = 16_384  # the last seconds of latency.csv: a few rows per endpoint each
 
 
@@ -18,8 +21,8 @@ class LiveSecond:
 
 
 def latest_second(run: Path) -> LiveSecond | None:
-    """The "all" row of the newest second in latency.csv, or None before the first one is written."""
-    path = run / "latency.csv"
+    """The ALL row of the newest second in latency.csv, or None before the first one is written."""
+    path = run / files.LATENCY
     try:
         with path.open("rb") as file:
             header = file.readline().decode()
@@ -29,7 +32,7 @@ def latest_second(run: Path) -> LiveSecond | None:
     except FileNotFoundError:
         return None
     lines = tail.splitlines()[1:] if size > TAIL_BYTES else tail.splitlines()  # the first may be cut
-    rows = [row for row in csv.DictReader(io.StringIO(header + "\n".join(lines))) if row.get("endpoint") == "all"]
+    rows = [row for row in csv.DictReader(io.StringIO(header + "\n".join(lines))) if row.get("endpoint") == ALL]
     if not rows:
         return None
     newest = rows[-1]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import math
 import signal
 import subprocess
@@ -18,10 +17,10 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pandas as pd
 from rich.console import Console
 
@@ -32,32 +31,53 @@ from bench.infra.signals import sigterm_exits
 from bench.run.collectors.processes import ProcessTreeSampler
 from bench.run.collectors.target_stats import TargetStats
 from bench.run.environment import git_revision, host_info, software_versions
-from bench.run.invariants import check_invariants, not_checked
+from bench.run.invariants import check_invariants
 from bench.run.live import latest_second
 from bench.run.loadgen import start_locust
 from bench.run.prepare import Stage, prepare
 from bench.run.progress import RunProgress
-from bench.run.rundir import RunDirectory
+from bench.run.rundir import RunDirectory, write_struct
 from bench.run.sampling import Component, Sampler
 from bench.run.settings import RunSettings
 from bench.run.timeseries import write_timeseries
-from bench.run.validity import Validity, judge
+from bench.run.validity import judge
+from bench.rundir import files
+from bench.rundir.checks import DataChecks, not_checked
+from bench.rundir.columns import Component as ComponentName
+from bench.rundir.manifest import ChecksVerdict, CountCheck, ExperimentTag, Manifest, SweepTag
+from bench.rundir.phases import Phase, Phases
+from bench.rundir.read import RunDirectoryError, read_phases, read_steady
+from bench.rundir.steady import SteadySummary
+from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
 
 LOCUST_STOP_TIMEOUT = 30.0  # Locust writes its statistics on the way out
+# Endings that are the run's failure, said at the end of `bench run` (exit 1); the others end it otherwise.
+FAILURES = frozenset({EndKind.TARGET_DIED, EndKind.SERVER_DIED, EndKind.LOCUST_FAILED, EndKind.INFRASTRUCTURE})
+
+
+class _LocustStats(msgspec.Struct):
+    """The one field of Locust's stats.json the count check reads."""
+
+    num_requests: int
 
 
 @dataclass
 class RunOutcome:
     run: RunDirectory
     complete: bool
-    ended_because: str
+    ended: Ending
     validity: Validity
-    steady: dict[str, Any] | None
+    steady: SteadySummary | None
     timeseries: pd.DataFrame
-    checks: dict[str, Any]
+    checks: CountCheck
+    data_checks: DataChecks | None = None
     interrupted: bool = False  # by Ctrl-C
     exit_code: int | None = None  # by a signal turned into SystemExit
-    failure: str | None = None  # the sentence to end with when the run failed
+
+    @property
+    def failure(self) -> str | None:
+        """The sentence to end with when the run failed."""
+        return self.ended.detail if self.ended.kind in FAILURES else None
 
 
 def execute_run(
@@ -66,58 +86,72 @@ def execute_run(
     *,
     title: str = "run",
     remaining_after: float | None = None,
-    manifest: dict[str, Any] | None = None,
+    experiment: ExperimentTag | None = None,
+    sweep: SweepTag | None = None,
 ) -> RunOutcome:
-    """Run once; `manifest` entries (an experiment's arm and repetition) are in the manifest from the start."""
-    run = RunDirectory.create(settings.out, settings.label)
+    """Run once; `experiment` or `sweep` (which arm, repetition or step this is) is in the manifest from the start."""
     started = dt.datetime.now(dt.UTC)
-    run.update_manifest(
-        format=1, status="running", complete=False, started_at=started.isoformat(), command=sys.argv,
-        settings=settings.as_manifest(), seed=settings.load.seed, host=host_info(), software=software_versions(),
-        git=git_revision(), **(manifest or {}),
-    )  # fmt: skip
-    ended_because, failure, interrupted, exit_code = "finished", None, False, None
+    manifest = Manifest(
+        started_at=started.isoformat(),
+        command=sys.argv,
+        settings=settings.as_manifest(),
+        seed=settings.load.seed,
+        host=host_info(),
+        software=software_versions(),
+        git=git_revision(),
+        experiment=experiment,
+        sweep=sweep,
+    )
+    run = RunDirectory.create(settings.out, settings.label, manifest)
+    ended, interrupted, exit_code = FINISHED, False, None
     harness_error: Exception | None = None
+    data_checks: DataChecks | None = None
     sampler: Sampler | None = None
     locust: subprocess.Popen[bytes] | None = None
     with ExitStack() as stack, RunProgress(console, title=title, remaining_after=remaining_after) as progress:
         stack.enter_context(sigterm_exits())
         try:
             stage = prepare(settings, run, stack, progress.seeding)
-            run.update_manifest(seed_data=stage.seed, base_url=stage.base_url)
+            run.manifest.seed_data, run.manifest.base_url = stage.seed, stage.base_url
+            run.save_manifest()
             locust = start_locust(settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir)
             sampler = _sampler(run, stage, locust.pid)
-            failure = _drive(settings, run, stage, locust, sampler, progress)
-            ended_because = failure or "finished"
-            if failure is None and settings.check_invariants:
+            ended = _drive(settings, run, stage, locust, sampler, progress) or FINISHED
+            if ended is FINISHED and settings.check_invariants:
                 progress.checking()
-                _check_invariants(settings, run, stage)
+                data_checks = _check_data(settings, run, stage)
         except KeyboardInterrupt:
-            ended_because, interrupted = "interrupted by Ctrl-C", True
+            ended, interrupted = Ending(EndKind.INTERRUPTED, "interrupted by Ctrl-C"), True
         except SystemExit as exit_:
-            ended_because, exit_code = f"terminated by signal {_signal_name(exit_.code)}", _code(exit_.code)
+            ended = Ending(EndKind.TERMINATED, f"terminated by signal {_signal_name(exit_.code)}")
+            exit_code = _code(exit_.code)
         except InfraError as error:
-            ended_because = failure = str(error)
+            ended = Ending(EndKind.INFRASTRUCTURE, str(error))
         except Exception as error:  # a bug of the harness: keep the measurements, then show the traceback
-            ended_because, harness_error = f"harness error: {type(error).__name__}: {error}", error
+            ended, harness_error = (
+                Ending(EndKind.HARNESS_ERROR, f"harness error: {type(error).__name__}: {error}"),
+                error,
+            )
         finally:
             if locust is not None:
                 _stop_locust(locust)
             if sampler is not None:
-                run.update_manifest(observability=sampler.observability())
+                run.manifest.observability = sampler.observability()
+                run.save_manifest()
                 sampler.close()
-        outcome = _finish(run, settings, ended_because, started)
+        outcome = _finish(run, settings, ended, started)
     if harness_error is not None:
         raise harness_error
-    outcome.interrupted, outcome.exit_code, outcome.failure = interrupted, exit_code, failure
+    outcome.interrupted, outcome.exit_code, outcome.data_checks = interrupted, exit_code, data_checks
     return outcome
 
 
 def _sampler(run: RunDirectory, stage: Stage, locust_pid: int) -> Sampler:
     generator = ProcessTreeSampler([locust_pid])
-    components = [*stage.components, Component("generator", generator)]
-    return Sampler(run.samples, components, generator=generator, postgres=stage.postgres,
-                   target_stats=TargetStats(stage.base_url))  # fmt: skip
+    components = [*stage.components, Component(ComponentName.GENERATOR, generator)]
+    return Sampler(
+        run.path, components, generator=generator, postgres=stage.postgres, target_stats=TargetStats(stage.base_url)
+    )
 
 
 def _drive(
@@ -127,8 +161,8 @@ def _drive(
     locust: subprocess.Popen[bytes],
     sampler: Sampler,
     progress: RunProgress,
-) -> str | None:
-    """Sample every second until Locust exits; return why the run failed, or None when it finished."""
+) -> Ending | None:
+    """Sample every second until Locust exits; return how the run failed, or None when it finished."""
     deadline = time.monotonic() + settings.deadline_seconds()
     boundary = math.floor(time.time()) + 1
     while True:
@@ -136,28 +170,42 @@ def _drive(
             locust.wait(timeout=max(0.0, boundary - time.time()))  # the sampling period; ends early with Locust
         if locust.poll() is not None:
             if locust.returncode != 0:
-                return f"Locust exited with code {locust.returncode}.\n{log_tail(run.locust / 'locust.log')}"
+                log = log_tail(run.path / files.LOCUST_LOG)
+                return Ending(EndKind.LOCUST_FAILED, f"Locust exited with code {locust.returncode}.\n{log}")
             return None
         sampler.sample(boundary - 1)
         boundary = max(boundary + 1, math.floor(time.time()) + 1)
         death = stage.watchdog.first_death()
         if death is not None:
-            log = f"\n{log_tail(stage.target.log_path)}" if stage.target and death.startswith("target") else ""
-            return f"{death} during the run{log}"
+            if stage.target is not None and death.kind is EndKind.TARGET_DIED:
+                return Ending(death.kind, f"{death.detail}\n{log_tail(stage.target.log_path)}")
+            return death
         if time.monotonic() > deadline:
-            return f"Locust did not finish within {settings.deadline_seconds():.0f} s; see {run.locust / 'locust.log'}"
-        progress.running(run.read_json("phases.json"), settings.load.expected_seconds(), latest_second(run.path))
+            said = (
+                f"Locust did not finish within {settings.deadline_seconds():.0f} s; see {run.path / files.LOCUST_LOG}"
+            )
+            return Ending(EndKind.LOCUST_FAILED, said)
+        progress.running(_phases(run), settings.load.expected_seconds(), latest_second(run.path))
 
 
-def _check_invariants(settings: RunSettings, run: RunDirectory, stage: Stage) -> None:
+def _phases(run: RunDirectory) -> Phases | None:
+    try:
+        return read_phases(run.path)
+    except RunDirectoryError:
+        return None  # being replaced this instant; the next second will read it
+
+
+def _check_data(settings: RunSettings, run: RunDirectory, stage: Stage) -> DataChecks:
     """With the load stopped and the target still up: is its data right? (invariants.json)"""
     database_dsn = stage.infra.database_dsn if stage.infra is not None else None
     try:
         report = check_invariants(settings.target, database_dsn, stage.base_url)
     except (OSError, asyncpg.PostgresError, httpx.HTTPError, KeyError, ValueError) as error:
         report = not_checked(f"the check itself failed: {type(error).__name__}: {error}")
-    (run.path / "invariants.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-    run.update_manifest(invariants={"checked": report.checked, "passed": report.passed})
+    write_struct(run.path / files.DATA_CHECKS, report)
+    run.manifest.invariants = ChecksVerdict(checked=report.checked, passed=report.passed)
+    run.save_manifest()
+    return report
 
 
 def _stop_locust(locust: subprocess.Popen[bytes]) -> None:
@@ -165,38 +213,40 @@ def _stop_locust(locust: subprocess.Popen[bytes]) -> None:
     stop_process_tree(locust, signal_first=signal.SIGTERM, timeout=LOCUST_STOP_TIMEOUT)
 
 
-def _finish(run: RunDirectory, settings: RunSettings, ended_because: str, started: dt.datetime) -> RunOutcome:
-    phases = run.read_json("phases.json")
-    steady = run.read_json("histograms/steady.json")
+def _finish(run: RunDirectory, settings: RunSettings, ended: Ending, started: dt.datetime) -> RunOutcome:
+    phases = read_phases(run.path)
+    steady = read_steady(run.path)
     timeseries = write_timeseries(run.path, phases)
-    complete = ended_because == "finished" and steady is not None and (phases or {}).get("phase") == "done"
+    done = phases is not None and phases.phase is Phase.DONE
+    complete = ended is FINISHED and steady is not None and done
+    why_incomplete = ended.summary if ended is not FINISHED else "Locust ended without its steady-state summary"
     steady_seconds = set()
     if not timeseries.empty and "actions" in timeseries:
         steady_rows = timeseries[(timeseries["phase"] == "steady") & timeseries["actions"].notna()]
         steady_seconds = {int(second) for second in steady_rows["second"]}
-    validity = judge(run.path, steady_seconds, asked_rate=settings.load.rate, complete=complete,
-                     why_incomplete=ended_because.splitlines()[0])  # fmt: skip
+    validity = judge(
+        run.path, steady_seconds, asked_rate=settings.load.rate, complete=complete, why_incomplete=why_incomplete
+    )
     checks = _count_check(run, steady)
-    ended = dt.datetime.now(dt.UTC)
-    run.update_manifest(
-        status="complete" if complete else "incomplete", complete=complete, ended_because=ended_because,
-        ended_at=ended.isoformat(), duration_s=round((ended - started).total_seconds(), 1), phases=phases,
-        validity=validity.as_dict(), checks=checks,
-        files=sorted(str(path.relative_to(run.path)) for path in run.path.rglob("*") if path.is_file()),
-    )  # fmt: skip
-    return RunOutcome(run, complete, ended_because, validity, steady, timeseries, checks)
+    finished = dt.datetime.now(dt.UTC)
+    manifest = run.manifest
+    manifest.status, manifest.complete = ("complete" if complete else "incomplete"), complete
+    manifest.ended, manifest.ended_at = ended, finished.isoformat()
+    manifest.duration_s = round((finished - started).total_seconds(), 1)
+    manifest.phases, manifest.validity, manifest.checks = phases, validity, checks
+    manifest.files = sorted(str(path.relative_to(run.path)) for path in run.path.rglob("*") if path.is_file())
+    run.save_manifest()
+    return RunOutcome(run, complete, ended, validity, steady, timeseries, checks)
 
 
-def _count_check(run: RunDirectory, steady: dict[str, Any] | None) -> dict[str, Any]:
-    """Histograms hold every request Locust counted: the same request events feed both."""
-    locust_stats = run.read_json("locust/stats.json")
-    locust_total = sum(int(entry["num_requests"]) for entry in locust_stats) if locust_stats else None
-    recorded = int(steady["requests_recorded"]) if steady else None
-    return {
-        "locust_requests": locust_total,
-        "histogram_requests": recorded,
-        "histograms_match_locust": locust_total is not None and locust_total == recorded,
-    }
+def _count_check(run: RunDirectory, steady: SteadySummary | None) -> CountCheck:
+    path = run.path / files.LOCUST_STATS
+    try:
+        entries = msgspec.json.decode(path.read_bytes(), type=list[_LocustStats])
+    except (FileNotFoundError, msgspec.DecodeError):
+        entries = None
+    locust_total = sum(entry.num_requests for entry in entries) if entries is not None else None
+    return CountCheck(locust_requests=locust_total, histogram_requests=steady.requests_recorded if steady else None)
 
 
 def _signal_name(code: object) -> str:

@@ -23,6 +23,8 @@ from bench.run.rundir import RunDirectory
 from bench.run.sampling import Component
 from bench.run.settings import RunSettings
 from bench.run.watchdog import Watchdog
+from bench.rundir.columns import Component as Part
+from bench.rundir.manifest import SeedRecord
 from bench.seed.api import seed_through_api
 from bench.seed.dataset import Dataset
 from bench.seed.keys import write_key_file, write_keys
@@ -40,7 +42,7 @@ class Stage:
     keys_dir: Path
     infra: Infrastructure | None = None
     target: RunningTarget | None = None
-    seed: dict[str, object] | None = None
+    seed: SeedRecord | None = None
     components: list[Component] = field(default_factory=list)
     postgres: PostgresCounters | None = None
     watchdog: Watchdog = field(default_factory=Watchdog)
@@ -58,14 +60,15 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
             need_redis=spec.needs_redis,
         )
     )
-    run.update_manifest(infrastructure=infra.manifest())
+    run.manifest.infrastructure = infra.manifest()
+    run.save_manifest()
     target_env = _target_env(settings, infra)
     seed = _seed(settings, run, infra, target_env, progress)
     running = start_target(
         spec, settings_env=target_env, log_dir=run.logs, workers=settings.workers, projectors=settings.projectors
     )
     stack.callback(running.stop)
-    stage = Stage(running.base_url, run.keys, infra, running, seed.as_dict() if seed else None)
+    stage = Stage(running.base_url, run.keys, infra, running, _seed_record(seed) if seed else None)
     stage.components = _components(infra, running)
     if infra.database_dsn is not None:
         runner = stack.enter_context(asyncio.Runner())
@@ -82,6 +85,15 @@ def _target_env(settings: RunSettings, infra: Infrastructure) -> dict[str, str]:
         "BENCH_FLOOR_SPIN_US": str(round(settings.floor_spin * 1e6)),
         **server_settings(infra.database_dsn, infra.redis_url),
     }
+
+
+def _seed_record(report: SeedReport) -> SeedRecord:
+    return SeedRecord(
+        spec=vars(report.spec),
+        rows=report.rows,
+        seconds=round(report.seconds, 3),
+        key_files=[path.name for path in report.key_files],
+    )
 
 
 def _seed(
@@ -106,36 +118,36 @@ def _prepare_external(settings: RunSettings, run: RunDirectory, progress: Progre
             if not source.exists():
                 raise InfraError(f"the key directory {settings.keys_dir} has no {name}; `bench seed` writes them")
             shutil.copy(source, run.keys / name)
-        stage.seed = {"keys_from": str(settings.keys_dir)}
+        stage.seed = SeedRecord(keys_from=str(settings.keys_dir))
     elif settings.load_data:
         data = Dataset(settings.seed_spec)
         seeded = asyncio.run(seed_through_api(settings.host, data, progress))
         write_key_file(run.keys / ACCOUNT_KEYS, seeded.account_ids)
         write_key_file(run.keys / CUSTOMER_KEYS, seeded.customer_ids)
         write_key_file(run.keys / ORDER_KEYS, seeded.order_ids)
-        stage.seed = {"through_api": True, "spec": vars(settings.seed_spec)}
+        stage.seed = SeedRecord(through_api=True, spec=vars(settings.seed_spec))
     else:
         raise InfraError("a --host run with --no-seed needs --keys DIR with the key files of an earlier seed")
     reason = f"an external service at {settings.host}, not started by the harness"
-    stage.components = [Component("target", None, reason), _harness()]
+    stage.components = [Component(Part.TARGET, None, reason), _harness()]
     return stage
 
 
 def _components(infra: Infrastructure, target: RunningTarget) -> list[Component]:
-    components = [Component("target", ProcessTreeSampler([target.process.pid]))]
+    components = [Component(Part.TARGET, ProcessTreeSampler([target.process.pid]))]
     if target.companions:
-        components.append(Component("projectors", ProcessTreeSampler([p.pid for p in target.companions])))
+        components.append(Component(Part.PROJECTORS, ProcessTreeSampler([p.pid for p in target.companions])))
     if isinstance(infra.postgres, EmbeddedPostgres):
-        components.append(Component("postgres", ProcessTreeSampler([infra.postgres.pid])))
+        components.append(Component(Part.POSTGRES, ProcessTreeSampler([infra.postgres.pid])))
     elif infra.postgres is not None:
-        components.append(Component("postgres", None, "an external server; its processes are not visible here"))
+        components.append(Component(Part.POSTGRES, None, "an external server; its processes are not visible here"))
     if isinstance(infra.redis, EmbeddedRedis):
-        components.append(Component("redis", ProcessTreeSampler([infra.redis.pid])))
+        components.append(Component(Part.REDIS, ProcessTreeSampler([infra.redis.pid])))
     elif infra.redis is not None:
-        components.append(Component("redis", None, "an external server; its processes are not visible here"))
+        components.append(Component(Part.REDIS, None, "an external server; its processes are not visible here"))
     components.append(_harness())
     return components
 
 
 def _harness() -> Component:
-    return Component("harness", ProcessTreeSampler([os.getpid()], descendants=False))
+    return Component(Part.HARNESS, ProcessTreeSampler([os.getpid()], descendants=False))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from bench.run.live import LiveSecond
+from bench.rundir.phases import Phases
 
 
 class RunProgress:
@@ -40,14 +40,14 @@ class RunProgress:
             task = self._tasks[table] = self._progress.add_task(f"seed {table}", total=total, detail="")
         self._progress.update(task, completed=rows, total=total, detail=f"{rows:,}/{total:,}")
 
-    def running(self, phases: dict[str, Any] | None, expected_seconds: float, live: LiveSecond | None = None) -> None:
+    def running(self, phases: Phases | None, expected_seconds: float, live: LiveSecond | None = None) -> None:
         task = self._tasks.get("run")
         if task is None:
             task = self._tasks["run"] = self._progress.add_task(self.title, total=expected_seconds, detail="starting")
-        if not phases or phases.get("test_start") is None:
+        if phases is None or phases.test_start is None:
             return
-        elapsed = time.time() - float(phases["test_start"])
-        detail = f"{phases.get('phase')}, {phases.get('users', 0):,}/{phases.get('target_users', 0):,} users"
+        elapsed = time.time() - phases.test_start
+        detail = f"{phases.phase.value}, {phases.users:,}/{phases.target_users:,} users"
         if live is not None:
             detail += f", {live.requests:,} req/s, p95 {live.p95_ms:,.1f} ms"
         if self.remaining_after is not None:

@@ -16,12 +16,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
-from typing import Any
 
-MANIFEST = "manifest.json"
+import msgspec
+
+from bench.rundir import files
+from bench.rundir.manifest import Manifest
 
 
 def create_stamped_directory(root: Path, name: str) -> Path:
@@ -40,44 +41,43 @@ def create_stamped_directory(root: Path, name: str) -> Path:
 
 
 class RunDirectory:
-    def __init__(self, path: Path) -> None:
+    """A run directory being written; `manifest` is rewritten by save_manifest() as the run goes."""
+
+    def __init__(self, path: Path, manifest: Manifest) -> None:
         self.path = path
-        self.manifest: dict[str, Any] = {}
+        self.manifest = manifest
 
     @classmethod
-    def create(cls, out: Path, label: str) -> RunDirectory:
-        run = cls(create_stamped_directory(out, label).resolve())
-        for sub in ("keys", "locust", "samples", "histograms", "logs"):
+    def create(cls, out: Path, label: str, manifest: Manifest) -> RunDirectory:
+        run = cls(create_stamped_directory(out, label).resolve(), manifest)
+        for sub in files.SUBDIRECTORIES:
             (run.path / sub).mkdir()
+        run.save_manifest()
         return run
 
     @property
     def keys(self) -> Path:
-        return self.path / "keys"
+        return self.path / files.KEYS_DIR
 
     @property
     def locust(self) -> Path:
-        return self.path / "locust"
+        return self.path / files.LOCUST_DIR
 
     @property
     def samples(self) -> Path:
-        return self.path / "samples"
+        return self.path / files.SAMPLES_DIR
 
     @property
     def logs(self) -> Path:
-        return self.path / "logs"
+        return self.path / files.LOGS_DIR
 
-    def update_manifest(self, **entries: Any) -> None:
-        """Merge `entries` into the manifest and rewrite it (atomically: a reader never sees half a file)."""
-        self.manifest.update(entries)
-        path = self.path / MANIFEST
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
-        temporary.replace(path)
+    def save_manifest(self) -> None:
+        """Rewrite manifest.json (atomically: a reader never sees half a file)."""
+        write_struct(self.path / files.MANIFEST, self.manifest)
 
-    def read_json(self, relative: str) -> Any:
-        path = self.path / relative
-        try:
-            return json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
+
+def write_struct(path: Path, value: msgspec.Struct) -> None:
+    """`value` as indented JSON at `path`, replaced atomically."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(msgspec.json.format(msgspec.json.encode(value)) + b"\n")
+    temporary.replace(path)

@@ -13,29 +13,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from bench.run.collectors.postgres import COUNTER_NAMES, PostgresCounters
+from bench.run.collectors.postgres import PostgresCounters
 from bench.run.collectors.processes import ProcessTreeSampler
 from bench.run.collectors.target_stats import TargetStats, projection_lag
+from bench.rundir import columns, files
+from bench.rundir.columns import POSTGRES_COUNTERS, GeneratorRole
+from bench.rundir.manifest import OBSERVED, SEEN_POSTGRES_COUNTERS, SEEN_TARGET_STATS, Observability
 from scenarios.csvlog import CsvLog
-
-PROCESS_COLUMNS = ["second", "component", "processes", "cpu_percent", "rss_bytes", "uss_bytes", "pss_bytes"]
 
 
 @dataclass
 class Component:
-    name: str
+    name: columns.Component
     sampler: ProcessTreeSampler | None
     not_observable: str | None = None  # why there is no sampler
 
     @property
-    def observability(self) -> str:
-        return "observed" if self.sampler is not None else f"not observable: {self.not_observable}"
+    def observability(self) -> Observability:
+        return OBSERVED if self.sampler is not None else Observability(False, self.not_observable)
 
 
 class Sampler:
     def __init__(
         self,
-        samples_dir: Path,
+        run: Path,
         components: list[Component],
         *,
         generator: ProcessTreeSampler | None,
@@ -46,11 +47,11 @@ class Sampler:
         self.generator = generator
         self.postgres = postgres
         self.target_stats = target_stats
-        self._processes = CsvLog(samples_dir / "processes.csv", PROCESS_COLUMNS)
-        self._generator = CsvLog(samples_dir / "generator.csv", ["second", "pid", "role", "cpu_percent"])
-        self._postgres = CsvLog(samples_dir / "postgres.csv", ["second", *COUNTER_NAMES])
-        self._lag = CsvLog(samples_dir / "projection_lag.csv", ["second", "events_behind", "seconds_behind"])
-        self._stats: IO[str] = (samples_dir / "target_stats.jsonl").open("w")
+        self._processes = CsvLog(run / files.PROCESS_SAMPLES, columns.PROCESSES)
+        self._generator = CsvLog(run / files.GENERATOR_SAMPLES, columns.GENERATOR)
+        self._postgres = CsvLog(run / files.POSTGRES_SAMPLES, columns.POSTGRES)
+        self._lag = CsvLog(run / files.PROJECTION_LAG_SAMPLES, columns.PROJECTION_LAG)
+        self._stats: IO[str] = (run / files.TARGET_STATS_SAMPLES).open("w")
 
     def sample(self, second: int) -> None:
         for component in self.components:
@@ -66,7 +67,7 @@ class Sampler:
         if self.postgres is not None:
             counters = self.postgres.sample()
             if counters is not None:
-                self._postgres.write([[second, *(counters[name] for name in COUNTER_NAMES)]])
+                self._postgres.write([[second, *(counters[name] for name in POSTGRES_COUNTERS)]])
         if self.target_stats is not None:
             stats = self.target_stats.sample()
             if stats is not None:
@@ -83,18 +84,23 @@ class Sampler:
         roots = self.generator.root_pids
         single = len(cpu_by_pid) == 1
         rows = [
-            [second, pid, "local" if single else "master" if pid in roots else "worker", cpu]
+            [
+                second,
+                pid,
+                GeneratorRole.LOCAL if single else GeneratorRole.MASTER if pid in roots else GeneratorRole.WORKER,
+                cpu,
+            ]
             for pid, cpu in sorted(cpu_by_pid.items())
         ]
         self._generator.write(rows)
 
-    def observability(self) -> dict[str, str]:
-        observed = {component.name: component.observability for component in self.components}
-        observed["postgres_counters"] = (
-            "not observable: no PostgreSQL database of this run" if self.postgres is None else "observed"
+    def observability(self) -> dict[str, Observability]:
+        observed = {component.name.value: component.observability for component in self.components}
+        observed[SEEN_POSTGRES_COUNTERS] = (
+            Observability(False, "no PostgreSQL database of this run") if self.postgres is None else OBSERVED
         )
         served = self.target_stats is not None and self.target_stats.served
-        observed["target_stats"] = "observed" if served else "not observable: the target serves no /stats"
+        observed[SEEN_TARGET_STATS] = OBSERVED if served else Observability(False, "the target serves no /stats")
         return observed
 
     def close(self) -> None:

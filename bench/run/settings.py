@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.infra.urls import redact_url
+from bench.rundir.manifest import RecordedLoad, RecordedSettings
 from bench.seed.dataset import SeedSpec
 from scenarios.keys import Skew
 
@@ -37,13 +38,22 @@ class LoadSettings:
     def expected_seconds(self) -> float:
         return self.ramp_seconds + self.warmup + self.duration
 
-    def as_manifest(self) -> dict[str, object]:
-        recorded = asdict(self)
-        recorded["skew"] = str(self.skew)
-        recorded["model"] = "open" if self.open_model else "closed"
-        if self.open_model:
-            recorded["think_time"] = None
-        return recorded
+    def as_manifest(self) -> RecordedLoad:
+        return RecordedLoad(
+            scenario=self.scenario,
+            mix=self.mix,
+            model="open" if self.open_model else "closed",
+            users=self.users,
+            spawn_rate=self.spawn_rate,
+            rate=self.rate,
+            duration=self.duration,
+            warmup=self.warmup,
+            processes=self.processes,
+            think_time=None if self.open_model else self.think_time,
+            skew=str(self.skew),
+            visibility_share=self.visibility_share,
+            seed=self.seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -72,20 +82,20 @@ class RunSettings:
         """How long Locust may take before the harness gives up on it: generously more than planned."""
         return math.ceil(self.load.expected_seconds() * 1.5) + 120
 
-    def as_manifest(self) -> dict[str, object]:
-        return {
-            "target": self.target,
-            "host": self.host,
-            "load": self.load.as_manifest(),
-            "target_workers": self.workers,
-            "projectors": self.projectors if self.target == "cqrs" else None,
-            "pg_pool_size": self.pg_pool_size,
-            "floor_delay": self.floor_delay if self.target == "floor" else None,
-            "floor_spin_s": self.floor_spin if self.target == "floor" else None,
-            "pg_dsn": redact_url(self.pg_dsn) if self.pg_dsn else "embedded",
-            "redis_url": redact_url(self.redis_url) if self.redis_url else "embedded",
-            "seed_spec": asdict(self.seed_spec),
-            "load_data": self.load_data,
-            "keys_dir": str(self.keys_dir) if self.keys_dir is not None else None,
-            "check_invariants": self.check_invariants,
-        }
+    def as_manifest(self) -> RecordedSettings:
+        return RecordedSettings(
+            target=self.target,
+            host=self.host,
+            load=self.load.as_manifest(),
+            target_workers=self.workers,
+            projectors=self.projectors if self.target == "cqrs" else None,
+            pg_pool_size=self.pg_pool_size,
+            floor_delay=self.floor_delay if self.target == "floor" else None,
+            floor_spin_s=self.floor_spin if self.target == "floor" else None,
+            pg_dsn=redact_url(self.pg_dsn) if self.pg_dsn else "embedded",
+            redis_url=redact_url(self.redis_url) if self.redis_url else "embedded",
+            seed_spec=asdict(self.seed_spec),
+            load_data=self.load_data,
+            keys_dir=str(self.keys_dir) if self.keys_dir is not None else None,
+            check_invariants=self.check_invariants,
+        )

@@ -2,66 +2,69 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from bench.run.orchestrate import RunOutcome
-
-COMPONENT_ORDER = ("target", "projectors", "postgres", "redis", "generator", "harness")
+from bench.rundir import columns
+from bench.rundir.columns import Component, Resource
+from bench.rundir.files import ALL
+from bench.rundir.manifest import Observability
+from bench.rundir.phases import SecondPhase
+from bench.rundir.steady import SteadySummary
 
 
 def _ms(value: float) -> str:
     return f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
 
 
-def latency_table(steady: dict[str, Any], seconds: int) -> Table:
-    open_model = bool(steady.get("intended"))
+def latency_table(steady: SteadySummary) -> Table:
+    seconds = steady.seconds_measured
+    open_model = bool(steady.intended)
     table = Table(title=f"Latency, steady state ({seconds} s)", title_justify="left")
-    columns = ["endpoint", "requests", "req/s", "failures", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"]
+    headers = ["endpoint", "requests", "req/s", "failures", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"]
     if open_model:
-        columns.append("p99 from intended ms")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "endpoint" else "right")
-    latency: dict[str, dict[str, Any]] = steady.get("latency", {})
-    for name in sorted(latency, key=lambda n: (n != "all", n)):
-        stats = latency[name]
+        headers.append("p99 from intended ms")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "endpoint" else "right")
+    for name in sorted(steady.latency, key=lambda n: (n != ALL, n)):
+        stats = steady.latency[name]
         row = [
-            "[bold]all[/]" if name == "all" else name,
-            f"{int(stats['count']):,}",
-            f"{stats['count'] / seconds:,.1f}" if seconds else "-",
-            f"{int(stats['failures']):,}",
-            *(_ms(stats[key]) for key in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms")),
+            f"[bold]{ALL}[/]" if name == ALL else name,
+            f"{stats.count:,}",
+            f"{stats.count / seconds:,.1f}" if seconds else "-",
+            f"{stats.failures:,}",
+            *(_ms(value) for value in (stats.p50_ms, stats.p90_ms, stats.p99_ms, stats.p999_ms, stats.max_ms)),
         ]
         if open_model:
-            row.append(_ms(steady["intended"].get(name, {}).get("p99_ms", 0.0)))
+            intended = steady.intended.get(name)
+            row.append(_ms(intended.p99_ms if intended is not None else 0.0))
         table.add_row(*row)
     return table
 
 
-def resources_table(steady_rows: pd.DataFrame, observability: dict[str, str]) -> Table:
+def resources_table(steady_rows: pd.DataFrame, observability: dict[str, Observability]) -> Table:
     table = Table(title="Resources, steady state (mean / max)", title_justify="left")
-    for column in ("component", "CPU % of a core", "RSS MiB", "USS MiB", "PSS MiB"):
-        table.add_column(column, justify="left" if column == "component" else "right")
-    for component in COMPONENT_ORDER:
-        seen = observability.get(component)
+    for header in ("component", "CPU % of a core", "RSS MiB", "USS MiB", "PSS MiB"):
+        table.add_column(header, justify="left" if header == "component" else "right")
+    for component in Component:
+        seen = observability.get(component.value)
         if seen is None:
             continue
-        if not seen.startswith("observed"):
-            table.add_row(component, seen, "", "", "")
+        if not seen.observed:
+            table.add_row(component.value, seen.said, "", "", "")
             continue
         cells = []
-        for measure in ("cpu_percent", "rss_mib", "uss_mib", "pss_mib"):
-            column = f"{component}_{measure}"
+        for resource in (Resource.CPU, Resource.RSS, Resource.USS, Resource.PSS):
+            column = columns.resource_column(component, resource)
             values = steady_rows[column].dropna() if column in steady_rows else pd.Series(dtype=float)
             cells.append(f"{values.mean():,.0f} / {values.max():,.0f}" if not values.empty else "-")
-        table.add_row(component, *cells)
+        table.add_row(component.value, *cells)
     return table
 
 
-def database_lines(steady_rows: pd.DataFrame, steady: dict[str, Any]) -> list[str]:
+def database_lines(steady_rows: pd.DataFrame, steady: SteadySummary | None) -> list[str]:
     lines = []
     rates = [("commits_per_s", "transactions/s (reads included)"), ("tuples_inserted_per_s", "inserted/s"),
              ("tuples_updated_per_s", "updated/s"), ("tuples_deleted_per_s", "deleted/s"),
@@ -70,39 +73,39 @@ def database_lines(steady_rows: pd.DataFrame, steady: dict[str, Any]) -> list[st
              if column in steady_rows and steady_rows[column].notna().any()]  # fmt: skip
     if parts:
         lines.append("PostgreSQL writes: " + ", ".join(parts))
-    if "projection_events_behind" in steady_rows and steady_rows["projection_events_behind"].notna().any():
-        behind = steady_rows["projection_events_behind"].dropna()
-        seconds = steady_rows["projection_seconds_behind"].dropna()
+    behind_column = columns.PROJECTION_EVENTS_BEHIND
+    if behind_column in steady_rows and steady_rows[behind_column].notna().any():
+        behind = steady_rows[behind_column].dropna()
+        seconds = steady_rows[columns.PROJECTION_SECONDS_BEHIND].dropna()
         lines.append(
             f"Projection lag: events behind p50 {behind.median():,.0f} / max {behind.max():,.0f}; "
             f"seconds behind p50 {seconds.median():.3f} / max {seconds.max():.3f}"
         )
-    for domain, stats in (steady.get("visibility") or {}).items():
+    for domain, stats in (steady.visibility if steady is not None else {}).items():
         lines.append(
-            f"Visibility ({domain}): {int(stats['count']):,} probes, p50 {_ms(stats['p50_ms'])} ms, "
-            f"p95 {_ms(stats['p95_ms'])} ms, p99 {_ms(stats['p99_ms'])} ms, not visible in time {stats['not_visible']}"
+            f"Visibility ({domain}): {stats.count:,} probes, p50 {_ms(stats.p50_ms)} ms, "
+            f"p95 {_ms(stats.p95_ms)} ms, p99 {_ms(stats.p99_ms)} ms, not visible in time {stats.not_visible}"
         )
     return lines
 
 
 def print_summary(outcome: RunOutcome, console: Console) -> None:
     table = outcome.timeseries
-    steady_rows = table[table["phase"] == "steady"] if not table.empty else table
-    seconds = int(outcome.steady.get("seconds_measured", 0)) if outcome.steady else 0
-    if outcome.steady and outcome.steady.get("latency"):
-        console.print(latency_table(outcome.steady, seconds))
-    observability = outcome.run.manifest.get("observability") or {}
+    steady_rows = table[table[columns.PHASE] == SecondPhase.STEADY] if not table.empty else table
+    if outcome.steady is not None and outcome.steady.latency:
+        console.print(latency_table(outcome.steady))
+    observability = outcome.run.manifest.observability or {}
     if observability and not steady_rows.empty:
         console.print(resources_table(steady_rows, observability))
-    for line in database_lines(steady_rows, outcome.steady or {}) if not steady_rows.empty else []:
+    for line in database_lines(steady_rows, outcome.steady) if not steady_rows.empty else []:
         console.print(line)
     checks = outcome.checks
-    if not checks.get("histograms_match_locust"):
+    if not checks.histograms_match_locust:
         console.print(
-            f"[yellow]check:[/] histograms hold {checks.get('histogram_requests')} requests, "
-            f"Locust counted {checks.get('locust_requests')}"
+            f"[yellow]check:[/] histograms hold {checks.histogram_requests} requests, "
+            f"Locust counted {checks.locust_requests}"
         )
-    status = "complete" if outcome.complete else f"[red]INCOMPLETE[/] ({outcome.ended_because.splitlines()[0]})"
+    status = "complete" if outcome.complete else f"[red]INCOMPLETE[/] ({outcome.ended.summary})"
     verdict = "[green]VALID[/]" if outcome.validity.valid else "[red]INVALID[/]"
     console.print(f"Run {status}; measurement {verdict}")
     for reason in outcome.validity.reasons:

@@ -6,12 +6,15 @@ while, and that is not what the latencies of the steady state went through.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from bench.run.timeseries import read_csv
+from bench.rundir import files
+from bench.rundir.columns import GeneratorRole
+from bench.rundir.validity import FindingKind, ProcessCpu, Validity
 
 GENERATOR_CPU_LIMIT = 90.0  # percent of one core, per Locust process (each runs on one core)
 LOOP_LAG_LIMIT_MS = 20.0  # a greenlet woken this late delays responses' timing as much
@@ -19,28 +22,14 @@ LOOP_LAG_QUANTILE = 0.9  # of the per-second maximum lag of each worker
 RATE_SHORTFALL_LIMIT = 0.95  # achieved / asked open-model rate
 
 
-@dataclass
-class Validity:
-    valid: bool = True
-    reasons: list[str] = field(default_factory=list)
-    measures: dict[str, object] = field(default_factory=dict)
-
-    def invalidate(self, reason: str) -> None:
-        self.valid = False
-        self.reasons.append(reason)
-
-    def as_dict(self) -> dict[str, object]:
-        return {"valid": self.valid, "reasons": self.reasons, "measures": self.measures}
-
-
 @dataclass(frozen=True)
-class ProcessCpu:
+class _Cpu:
     name: str
     mean: float
     peak: float
 
-    def as_dict(self) -> dict[str, object]:
-        return {"process": self.name, "mean_percent": round(self.mean, 1), "max_percent": round(self.peak, 1)}
+    def record(self) -> ProcessCpu:
+        return ProcessCpu(self.name, round(self.mean, 1), round(self.peak, 1))
 
 
 def _steady(frame: pd.DataFrame, seconds: set[int]) -> pd.DataFrame:
@@ -52,63 +41,67 @@ def judge(
 ) -> Validity:
     validity = Validity()
     if not complete:
-        validity.invalidate(f"the run did not complete: {why_incomplete}")
+        validity.invalidate(FindingKind.INCOMPLETE, f"the run did not complete: {why_incomplete}")
     if not steady_seconds:
-        validity.invalidate("no steady-state second was measured (the run ended during ramp-up or warm-up)")
+        detail = "no steady-state second was measured (the run ended during ramp-up or warm-up)"
+        validity.invalidate(FindingKind.NO_STEADY_STATE, detail)
         return validity
-    lag = _steady(read_csv(run / "loop_lag.csv"), steady_seconds)
-    _judge_generator_cpu(validity, _steady(read_csv(run / "samples" / "generator.csv"), steady_seconds), lag)
+    lag = _steady(read_csv(run / files.LOOP_LAG), steady_seconds)
+    _judge_generator_cpu(validity, _steady(read_csv(run / files.GENERATOR_SAMPLES), steady_seconds), lag)
     _judge_loop_lag(validity, lag)
     if asked_rate is not None:
-        actions = _steady(read_csv(run / "actions.csv"), steady_seconds)
+        actions = _steady(read_csv(run / files.ACTIONS), steady_seconds)
         achieved = float(actions["actions"].sum()) / len(steady_seconds) if not actions.empty else 0.0
-        validity.measures["asked_rate"] = asked_rate
-        validity.measures["achieved_rate"] = round(achieved, 2)
+        validity.measures.asked_rate = asked_rate
+        validity.measures.achieved_rate = round(achieved, 2)
         if achieved < RATE_SHORTFALL_LIMIT * asked_rate:
             validity.invalidate(
+                FindingKind.RATE_SHORTFALL,
                 f"the open model achieved {achieved:,.1f} actions/s of the {asked_rate:,.1f} asked "
-                f"({achieved / asked_rate:.1%}, below {RATE_SHORTFALL_LIMIT:.0%})"
+                f"({achieved / asked_rate:.1%}, below {RATE_SHORTFALL_LIMIT:.0%})",
             )
     return validity
 
 
 def _judge_generator_cpu(validity: Validity, generator: pd.DataFrame, lag: pd.DataFrame) -> None:
     """The harness samples local Locust processes; workers elsewhere are judged by the CPU they report."""
-    sampled = [] if generator.empty else [
-        ProcessCpu(f"Locust {row['role']} process {row['pid']}", float(row["mean"]), float(row["max"]))
-        for row in generator.groupby(["pid", "role"])["cpu_percent"].agg(["mean", "max"]).reset_index()
-        .to_dict("records")
-    ]  # fmt: skip
-    sampled_workers = sum(1 for process in sampled if "master" not in process.name)
-    reported = [] if lag.empty or "cpu_percent" not in lag else [
-        ProcessCpu(f"Locust worker {row['worker']} (its own report)", float(row["mean"]), float(row["max"]))
-        for row in lag.dropna(subset=["cpu_percent"]).groupby("worker")["cpu_percent"].agg(["mean", "max"])
-        .reset_index().to_dict("records")
-    ]  # fmt: skip
+    sampled: list[_Cpu] = []
+    sampled_workers = 0
+    if not generator.empty:
+        by_process = generator.groupby(["pid", "role"])["cpu_percent"].agg(["mean", "max"]).reset_index()
+        for row in by_process.to_dict("records"):
+            sampled.append(_Cpu(f"Locust {row['role']} process {row['pid']}", float(row["mean"]), float(row["max"])))
+            sampled_workers += row["role"] != GeneratorRole.MASTER
+    reported: list[_Cpu] = []
+    if not lag.empty and "cpu_percent" in lag:
+        by_worker = lag.dropna(subset=["cpu_percent"]).groupby("worker")["cpu_percent"].agg(["mean", "max"])
+        for row in by_worker.reset_index().to_dict("records"):
+            name = f"Locust worker {row['worker']} (its own report)"
+            reported.append(_Cpu(name, float(row["mean"]), float(row["max"])))
     judged = sampled if len(reported) <= sampled_workers else sampled + reported
     if not judged:
-        validity.measures["generator_cpu"] = "not sampled"
-        return
-    validity.measures["generator_cpu"] = [process.as_dict() for process in judged]
+        return  # measures.generator_cpu stays None: not sampled
+    validity.measures.generator_cpu = [process.record() for process in judged]
     for process in judged:
         if process.mean > GENERATOR_CPU_LIMIT:
             validity.invalidate(
+                FindingKind.GENERATOR_CPU,
                 f"the load generator saturated: {process.name} used {process.mean:.0f}% of a core on "
-                f"average in the steady state (limit {GENERATOR_CPU_LIMIT:.0f}%)"
+                f"average in the steady state (limit {GENERATOR_CPU_LIMIT:.0f}%)",
             )
 
 
 def _judge_loop_lag(validity: Validity, lag: pd.DataFrame) -> None:
     if lag.empty:
-        validity.measures["loop_lag"] = "not sampled"
-        return
+        return  # measures.loop_lag_p90_of_per_second_max_ms stays None: not sampled
     quantiles = lag.groupby("worker")["lag_max_ms"].quantile(LOOP_LAG_QUANTILE)
     by_worker = {int(str(worker)): float(value) for worker, value in quantiles.items()}
-    validity.measures["loop_lag_p90_of_per_second_max_ms"] = {worker: round(v, 2) for worker, v in by_worker.items()}
+    validity.measures.loop_lag_p90_of_per_second_max_ms = {worker: round(v, 2) for worker, v in by_worker.items()}
     for worker, value in by_worker.items():
         if value > LOOP_LAG_LIMIT_MS:
             validity.invalidate(
+                FindingKind.LOOP_LAG,
                 f"the load generator's event loop lagged: in more than {1 - LOOP_LAG_QUANTILE:.0%} of the steady "
                 f"seconds, worker {worker} woke a greenlet over {LOOP_LAG_LIMIT_MS:.0f} ms late "
-                f"(90th percentile of its worst delay per second: {value:.0f} ms)"
+                f"(90th percentile of its worst delay per second: {value:.0f} ms)",
             )

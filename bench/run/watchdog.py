@@ -10,6 +10,7 @@ import psutil
 from bench.infra.postgres import EmbeddedPostgres
 from bench.infra.redis import EmbeddedRedis
 from bench.infra.stack import Infrastructure
+from bench.rundir.validity import Ending, EndKind
 from bench.targets import RunningTarget
 
 
@@ -17,25 +18,26 @@ from bench.targets import RunningTarget
 class Watchdog:
     """Named checks, each returning an exit description of a dead process or None while it lives."""
 
-    checks: list[tuple[str, Callable[[], str | None]]] = field(default_factory=list)
+    checks: list[tuple[EndKind, str, Callable[[], str | None]]] = field(default_factory=list)
 
     def watch_target(self, target: RunningTarget) -> None:
-        self.checks.append((f"target {target.spec.name}", _popen_exit(target.process.poll)))
+        self.checks.append((EndKind.TARGET_DIED, f"target {target.spec.name}", _popen_exit(target.process.poll)))
         for index, companion in enumerate(target.companions):
-            self.checks.append((f"{target.spec.name} projector {index}", _popen_exit(companion.poll)))
+            name = f"{target.spec.name} projector {index}"
+            self.checks.append((EndKind.TARGET_DIED, name, _popen_exit(companion.poll)))
 
     def watch_infrastructure(self, infra: Infrastructure) -> None:
         if isinstance(infra.postgres, EmbeddedPostgres):
-            self.checks.append(("the embedded PostgreSQL", _pid_exit(infra.postgres.pid)))
+            self.checks.append((EndKind.SERVER_DIED, "the embedded PostgreSQL", _pid_exit(infra.postgres.pid)))
         if isinstance(infra.redis, EmbeddedRedis):
-            self.checks.append(("the embedded Redis", _pid_exit(infra.redis.pid)))
+            self.checks.append((EndKind.SERVER_DIED, "the embedded Redis", _pid_exit(infra.redis.pid)))
 
-    def first_death(self) -> str | None:
-        """A sentence naming the first dead process and how it ended, or None when all live."""
-        for name, check in self.checks:
+    def first_death(self) -> Ending | None:
+        """The first dead process (its kind, and a sentence naming it and how it ended), or None when all live."""
+        for kind, name, check in self.checks:
             ended = check()
             if ended is not None:
-                return f"{name} {ended}"
+                return Ending(kind, f"{name} {ended} during the run")
         return None
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from bench.rundir.columns import POSTGRES_COUNTERS
+
 QUERY_TIMEOUT = 0.5
 
 COUNTERS = """
@@ -19,17 +21,6 @@ SELECT d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_dele
        (SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = to_regclass('events')) AS events_inserted
 FROM pg_stat_database d WHERE d.datname = current_database()
 """
-
-COUNTER_NAMES = (
-    "xact_commit",
-    "xact_rollback",
-    "tup_inserted",
-    "tup_updated",
-    "tup_deleted",
-    "tup_returned",
-    "tup_fetched",
-    "events_inserted",
-)
 
 
 @dataclass
@@ -55,8 +46,8 @@ class PostgresCounters:
             self.connection = await asyncpg.connect(self.dsn, timeout=QUERY_TIMEOUT, command_timeout=QUERY_TIMEOUT)
         row = await self.connection.fetchrow(COUNTERS)
         if row is None:
-            return dict.fromkeys(COUNTER_NAMES)
-        return {name: row[name] for name in COUNTER_NAMES}
+            return dict.fromkeys(POSTGRES_COUNTERS)
+        return {name: row[name] for name in POSTGRES_COUNTERS}
 
     def _drop_connection(self) -> None:
         """Abandon the connection (a query cut short by the timeout leaves it unusable)."""

@@ -1,0 +1,173 @@
+"""summary.json: everything a report shows, as structs built from run directories alone.
+
+It holds nothing about when or where it was built, so the same run directories always give
+byte-identical summary.json files (keys sorted, as the first version wrote them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from bench.infra.info import ServerInfo
+from bench.rundir.checks import DataChecks
+from bench.rundir.manifest import GitRevision, RecordedSettings, Software
+
+FORMAT = 2
+
+
+class EstimateEntry(msgspec.Struct, forbid_unknown_fields=True):
+    n: int
+    values: list[float]
+    mean: float | None
+    ci: tuple[float, float] | None
+    note: str | None
+    missing: str | None  # why no repetition had a value
+
+
+class DeltaEntry(msgspec.Struct, forbid_unknown_fields=True):
+    absolute: float | None
+    relative_percent: float | None
+    ci: tuple[float, float] | None
+    significant: bool
+    note: str | None
+
+
+class MetricEntry(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    label: str
+    unit: str
+    better: str  # lower, higher, neutral
+    section: str
+    arms: dict[str, EstimateEntry]
+    deltas: dict[str, DeltaEntry]  # every arm but the baseline, against it
+
+
+class SloArmEntry(msgspec.Struct, forbid_unknown_fields=True):
+    passed: bool
+    value: float | None
+    detail: str
+
+
+class SloEntry(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+    error: str | None  # why the SLO could not be read
+    metric: str | None
+    arms: dict[str, SloArmEntry]
+
+
+class RunEntry(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    arm: str
+    repetition: int
+    target: str | None
+    host: str | None
+    started_at: str
+    complete: bool
+    valid: bool
+    reasons: list[str]
+    ended: str | None
+    data_checks: DataChecks | None
+    data_verdict: str
+    metrics: dict[str, float | None]
+    missing: dict[str, str]
+
+
+class ExcludedRun(msgspec.Struct, forbid_unknown_fields=True):
+    run: str
+    arm: str
+    repetition: int
+    reasons: list[str]
+
+
+class ValidityEntry(msgspec.Struct, forbid_unknown_fields=True):
+    included: int
+    excluded: list[ExcludedRun]
+    statements: list[str]
+
+
+class ArmEntry(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    runs: list[str]
+    valid_runs: int
+
+
+class ExperimentEntry(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None
+    source: str  # "experiment": its manifests name it; "run settings": arms told apart by their settings
+    arms: list[str]
+    baseline: str
+    repeats: int | None
+    aa: bool
+    slos: list[str]
+    definition: dict[str, Any] | None
+
+
+class Machine(msgspec.Struct, forbid_unknown_fields=True):
+    hostname: str
+    system: str
+    machine: str
+    cpu_model: str
+    logical_cpus: int | None
+    physical_cores: int | None
+    usable_cpus: int | None
+    memory_gib: float
+
+
+class EnvironmentEntry(msgspec.Struct, forbid_unknown_fields=True):
+    machines: list[Machine]
+    software: list[Software]
+    git: list[GitRevision]
+    settings: dict[str, RecordedSettings]
+    infrastructure: dict[str, dict[str, ServerInfo]]
+
+
+class Summary(msgspec.Struct, forbid_unknown_fields=True):
+    format: int
+    experiment: ExperimentEntry
+    arms: list[ArmEntry]
+    metrics: list[MetricEntry]
+    slos: list[SloEntry]
+    runs: list[RunEntry]
+    validity: ValidityEntry
+    environment: EnvironmentEntry
+
+    def to_json(self) -> str:
+        encoded = msgspec.json.encode(self, order="sorted")
+        return msgspec.json.format(encoded, indent=2).decode() + "\n"
+
+    @property
+    def arm_names(self) -> list[str]:
+        return list(self.experiment.arms)
+
+    @property
+    def baseline(self) -> str:
+        return self.experiment.baseline
+
+    def metric(self, metric_id: str) -> MetricEntry:
+        found = next((metric for metric in self.metrics if metric.id == metric_id), None)
+        if found is None:
+            raise KeyError(f"the summary has no metric {metric_id!r}")
+        return found
+
+    def slo_failures(self) -> list[str]:
+        """One sentence per SLO an arm failed (or that could not be read); empty when every SLO passed."""
+        failures = []
+        for slo in self.slos:
+            if slo.error:
+                failures.append(f"SLO {slo.text!r} could not be read: {slo.error}")
+                continue
+            for arm in self.arm_names:
+                result = slo.arms[arm]
+                if not result.passed:
+                    failures.append(f"arm {arm} fails SLO {slo.text!r}: {result.detail}")
+        return failures
+
+    @property
+    def slos_passed(self) -> bool:
+        return not self.slo_failures()
+
+
+def read_summary(data: bytes) -> Summary:
+    return msgspec.json.decode(data, type=Summary)

@@ -1,0 +1,183 @@
+"""manifest.json: what produced a run (settings, machine, software, servers) and how it went.
+
+`bench run` writes it at the start and rewrites it as the run goes; FORMAT is the version of the
+whole run directory, checked by every reader (bench.rundir.read).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from bench.infra.info import ServerInfo
+from bench.rundir.phases import Phases
+from bench.rundir.validity import Ending, Validity
+
+# 1: the first version, validity reasons as sentences. 2: findings and endings with kinds, typed files.
+FORMAT = 2
+
+
+class RecordedLoad(msgspec.Struct, forbid_unknown_fields=True):
+    scenario: str
+    mix: str
+    model: Literal["open", "closed"]
+    users: int  # closed model: the population; open model: how many actions may be in flight
+    spawn_rate: float
+    rate: float | None  # open model: actions per second
+    duration: float
+    warmup: float
+    processes: int
+    think_time: tuple[float, float] | None  # closed model only
+    skew: str
+    visibility_share: float
+    seed: int
+
+
+class RecordedSettings(msgspec.Struct, forbid_unknown_fields=True):
+    target: str | None  # None: an external service at `host`
+    host: str | None
+    load: RecordedLoad
+    target_workers: int
+    projectors: int | None
+    pg_pool_size: int
+    floor_delay: str | None
+    floor_spin_s: float | None
+    pg_dsn: str  # "embedded", or the DSN without its password
+    redis_url: str
+    seed_spec: dict[str, int]
+    load_data: bool
+    keys_dir: str | None
+    check_invariants: bool
+
+
+class HostInfo(msgspec.Struct, forbid_unknown_fields=True):
+    hostname: str
+    system: str
+    machine: str
+    cpu_model: str
+    logical_cpus: int | None
+    physical_cores: int | None
+    usable_cpus: int | None
+    memory_bytes: int
+    load_average_at_start: list[float]
+
+
+class Software(msgspec.Struct, forbid_unknown_fields=True):
+    python: str
+    implementation: str
+    packages: dict[str, str | None]
+
+
+class GitRevision(msgspec.Struct, forbid_unknown_fields=True):
+    revision: str | None
+    dirty: bool | None
+
+
+class ExperimentTag(msgspec.Struct, forbid_unknown_fields=True):
+    """Which arm and repetition of which `bench compare` experiment the run was."""
+
+    name: str
+    arm: str
+    arm_index: int
+    repetition: int
+    repeats: int
+    arms: list[str]
+    baseline: str
+    slos: list[str]
+    aa: bool
+    definition: dict[str, Any]  # the experiment as its file gave it, every default filled in
+
+
+class SweepTag(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which step of which `bench sweep` the run was."""
+
+    name: str
+    arm: str
+    workers: int
+    kind: Literal["rate", "concurrency"]
+    slos: list[str]
+    step: int | None = None
+    rate: float | None = None
+    attempt: int | None = None
+    users: int | None = None
+
+
+class SeedRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    spec: dict[str, int] | None = None
+    rows: dict[str, int] | None = None
+    seconds: float | None = None
+    key_files: list[str] | None = None
+    keys_from: str | None = None  # --keys: the key files of an earlier seed
+    through_api: bool = False  # --host: seeded through the service's HTTP API
+
+
+class Observability(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    observed: bool
+    why_not: str | None = None
+
+    @property
+    def said(self) -> str:
+        return "observed" if self.observed else f"not observable: {self.why_not}"
+
+
+OBSERVED = Observability(True)
+# Observability keys besides the components' names.
+SEEN_POSTGRES_COUNTERS = "postgres_counters"  # PostgreSQL's statistics views
+SEEN_TARGET_STATS = "target_stats"  # the target's /stats
+
+
+class ChecksVerdict(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    checked: bool
+    passed: bool | None
+
+
+class CountCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Histograms hold every request Locust counted: the same request events feed both."""
+
+    locust_requests: int | None
+    histogram_requests: int | None
+
+    @property
+    def histograms_match_locust(self) -> bool:
+        return self.locust_requests is not None and self.locust_requests == self.histogram_requests
+
+
+class CalibrationPointRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    percentile: float
+    configured_ms: float
+    expected_with_own_time_ms: float
+    measured_ms: float
+    error_ms: float
+    net_error_ms: float
+    tolerance_ms: float
+    within_tolerance: bool
+    net_within_tolerance: bool
+
+
+class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    format: int = FORMAT
+    status: Literal["running", "complete", "incomplete"] = "running"
+    complete: bool = False
+    started_at: str
+    command: list[str]
+    settings: RecordedSettings
+    seed: int
+    host: HostInfo
+    software: Software
+    git: GitRevision
+    experiment: ExperimentTag | None = None
+    sweep: SweepTag | None = None
+    infrastructure: dict[str, ServerInfo] | None = None
+    seed_data: SeedRecord | None = None
+    base_url: str | None = None
+    observability: dict[str, Observability] | None = None
+    invariants: ChecksVerdict | None = None
+    ended: Ending | None = None
+    ended_at: str | None = None
+    duration_s: float | None = None
+    phases: Phases | None = None
+    validity: Validity | None = None
+    checks: CountCheck | None = None
+    files: list[str] = msgspec.field(default_factory=list)
+    calibration: list[CalibrationPointRecord] | None = None
