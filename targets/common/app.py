@@ -223,7 +223,7 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
 )
 
 
-def _handlers(r: ContractRoutes) -> dict[Endpoint, Handler]:
+def contract_handlers(r: ContractRoutes) -> dict[Endpoint, Handler]:
     return {
         endpoints.OPEN_ACCOUNT: r.open_account,
         endpoints.DEPOSIT: r.deposit,
@@ -258,7 +258,7 @@ def pair_routes(docs: Sequence[RouteDoc], handlers: Mapping[Endpoint, Handler]) 
 
 def contract_routes(r: ContractRoutes) -> list[tuple[RouteDoc, Handler]]:
     """The contract's routes: how each is documented and which handler serves it."""
-    return pair_routes(ROUTE_DOCS, _handlers(r))
+    return pair_routes(ROUTE_DOCS, contract_handlers(r))
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
