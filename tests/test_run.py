@@ -24,6 +24,8 @@ from bench.rundir.read import read_manifest, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
 from bench.rundir.validity import EndKind
 from bench.targets import TARGETS, RunningTarget, start_target
+from scenarios.probes import PROBES
+from targets.common.endpoints import CONTRACT
 from tests.conftest import target_settings
 
 pytestmark = pytest.mark.timeout(150)
@@ -110,6 +112,9 @@ def test_a_short_run_on_floor_leaves_a_complete_run_directory(tmp_path: Path) ->
     assert ",steady," in timeseries
     assert "Latency, steady state" in result.stderr
     assert "GET /accounts/{id}/statement" in result.stderr
+    sent = set(json.loads((run / "histograms" / "steady.json").read_text())["latency"]) - {"all"}
+    assert sent, "no request measured"
+    assert sent <= {endpoint.name for endpoint in CONTRACT} | {probe.name for probe in PROBES}, sent
 
 
 def test_a_short_run_on_crud_seeds_and_measures_the_database(tmp_path: Path) -> None:

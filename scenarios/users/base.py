@@ -21,6 +21,8 @@ from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, MIXES, ORDER_KEYS, VI
 from scenarios.keys import KeyPicker, key_picker
 from scenarios.mix import ActionPlan, Domain, plan_for
 from scenarios.options import ScenarioOptions
+from scenarios.probes import Probe
+from targets.common.endpoints import Endpoint
 
 PROBE_POLL_INTERVAL = 0.005  # between reads of a probe that found its write not yet visible
 
@@ -82,10 +84,19 @@ class BenchUser(FastHttpUser):
         return {} if intended is None else {"intended": intended}
 
     def send(
-        self, method: str, path: str, *, name: str, body: Any = None, accept: tuple[int, ...] = ()
+        self,
+        request: Endpoint | Probe,
+        id: str | None = None,
+        *,
+        query: str = "",
+        body: Any = None,
+        accept: tuple[int, ...] = (),
     ) -> FastResponse:
-        """One request; status codes in `accept` are answers of the contract (409 conflicts), not failures."""
-        context = self._context()
+        """One request, named after its endpoint or probe; status codes in `accept` are answers of the
+        contract (409 conflicts), not failures."""
+        endpoint = request.endpoint if isinstance(request, Probe) else request
+        path = endpoint.path_for(id) + (f"?{query}" if query else "")
+        method, name, context = endpoint.method, request.name, self._context()
         if not accept:
             response: FastResponse = self.client.request(method, path, name=name, json=body, context=context)
             return response
@@ -95,11 +106,12 @@ class BenchUser(FastHttpUser):
             answered: FastResponse = caught
             return answered
 
-    def await_visible(self, domain: str, path: str, *, name: str, version: int, written_at: float) -> None:
-        """Read `path` until it shows `version` (min_version read-your-writes) and record how long that took."""
+    def await_visible(self, domain: str, probe: Probe, id: str, *, version: int, written_at: float) -> None:
+        """Read `probe`'s endpoint until it shows `version` (min_version read-your-writes) and record how long
+        that took."""
         deadline = written_at + VISIBILITY_DEADLINE_SECONDS
         while True:
-            response = self.send("GET", f"{path}?min_version={version}", name=name, accept=(404,))
+            response = self.send(probe, id, query=f"min_version={version}", accept=(404,))
             if response.status_code == 200 and response.headers and response.headers.get("x-stale") != "true":
                 self._record_visibility(domain, time.perf_counter() - written_at)
                 return

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from scenarios import probes
 from scenarios.mix import ORDERS, Domain
 from scenarios.users.base import BenchUser, version_of
+from targets.common import endpoints
+from targets.common.endpoints import Endpoint
 
 SKUS = 1_000
 MAX_ITEMS = 5
@@ -37,13 +40,13 @@ class OrdersUser(BenchUser):
         return {"customer_id": self.customer_id(), "items": items}
 
     def get_order(self) -> None:
-        self.send("GET", f"/orders/{self.order_id()}", name="GET /orders/{id}")
+        self.send(endpoints.GET_ORDER, self.order_id())
 
     def customer_orders(self) -> None:
-        self.send("GET", f"/customers/{self.customer_id()}/orders", name="GET /customers/{id}/orders")
+        self.send(endpoints.CUSTOMER_ORDERS, self.customer_id())
 
     def create_order(self) -> None:
-        response = self.send("POST", "/orders", name="POST /orders", body=self._new_order())
+        response = self.send(endpoints.CREATE_ORDER, body=self._new_order())
         if response.status_code == 201:
             _keep(self.created_orders, str(response.json()["id"]))
 
@@ -52,35 +55,31 @@ class OrdersUser(BenchUser):
             self.create_order()
             return
         order_id = self.created_orders.pop()
-        if self._transition(order_id, "pay"):
+        if self._transition(endpoints.PAY_ORDER, order_id):
             _keep(self.paid_orders, order_id)
 
     def ship_order(self) -> None:
         if not self.paid_orders:
             self.pay_order()
             return
-        self._transition(self.paid_orders.pop(), "ship")
+        self._transition(endpoints.SHIP_ORDER, self.paid_orders.pop())
 
     def cancel_order(self) -> None:
         if not self.created_orders:
             self.create_order()
             return
-        self._transition(self.created_orders.pop(), "cancel")
+        self._transition(endpoints.CANCEL_ORDER, self.created_orders.pop())
 
-    def _transition(self, order_id: str, action: str) -> bool:
+    def _transition(self, transition: Endpoint, order_id: str) -> bool:
         # 409 invalid_transition is a contract answer (the order moved on meanwhile), not a failure.
-        response = self.send(
-            "POST", f"/orders/{order_id}/{action}", name=f"POST /orders/{{id}}/{action}", accept=(409,)
-        )
-        return response.status_code == 200
+        return self.send(transition, order_id, accept=(409,)).status_code == 200
 
     def probe_order_visibility(self) -> None:
-        written = self.send("POST", "/orders", name="probe: POST /orders", body=self._new_order())
+        written = self.send(probes.CREATE_ORDER, body=self._new_order())
         version = version_of(written)
         if version is not None:
-            path = f"/orders/{written.json()['id']}"
-            self.await_visible("orders", path, name="probe: GET /orders/{id}", version=version,
-                               written_at=time.perf_counter())  # fmt: skip
+            order_id = str(written.json()["id"])
+            self.await_visible("orders", probes.GET_ORDER, order_id, version=version, written_at=time.perf_counter())
 
 
 def _keep(orders: list[str], order_id: str) -> None:

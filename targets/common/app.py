@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -17,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from targets.common import contract
+from targets.common import contract, endpoints
+from targets.common.endpoints import Endpoint
 from targets.common.errors import ApiError
 from targets.common.openapi import RouteDoc, openapi_document
 from targets.common.requests import (
@@ -127,130 +129,136 @@ class ContractRoutes:
         return json_response(await self.service.stats())
 
 
+_TRANSITIONS: tuple[tuple[contract.OrderAction, Endpoint], ...] = (
+    ("pay", endpoints.PAY_ORDER),
+    ("ship", endpoints.SHIP_ORDER),
+    ("cancel", endpoints.CANCEL_ORDER),
+)
+
+ROUTE_DOCS: tuple[RouteDoc, ...] = (
+    RouteDoc(
+        endpoints.OPEN_ACCOUNT,
+        "Open an account",
+        contract.OpenAccount,
+        contract.Account,
+        201,
+        (422,),
+        idempotent=True,
+    ),
+    RouteDoc(
+        endpoints.DEPOSIT,
+        "Deposit into an account",
+        contract.MoneyMovement,
+        contract.BalanceChanged,
+        200,
+        (404, 422),
+        idempotent=True,
+    ),
+    RouteDoc(
+        endpoints.WITHDRAW,
+        "Withdraw from an account",
+        contract.MoneyMovement,
+        contract.BalanceChanged,
+        200,
+        (404, 409, 422),
+        idempotent=True,
+    ),
+    RouteDoc(
+        endpoints.GET_ACCOUNT,
+        "Read an account",
+        None,
+        contract.Account,
+        200,
+        (404, 422),
+        query=("min_version",),
+    ),
+    RouteDoc(
+        endpoints.STATEMENT,
+        "Last transactions and totals of an account",
+        None,
+        contract.Statement,
+        200,
+        (404, 422),
+        query=("limit", "min_version"),
+    ),
+    RouteDoc(
+        endpoints.CREATE_ORDER,
+        "Create an order",
+        contract.CreateOrder,
+        contract.OrderCreated,
+        201,
+        (422,),
+        idempotent=True,
+    ),
+    *(
+        RouteDoc(
+            endpoint,
+            f"Order transition: {action}",
+            None,
+            contract.OrderTransitioned,
+            200,
+            (404, 409, 422),
+            idempotent=True,
+        )
+        for action, endpoint in _TRANSITIONS
+    ),
+    RouteDoc(
+        endpoints.GET_ORDER,
+        "Read an order with its items",
+        None,
+        contract.Order,
+        200,
+        (404, 422),
+        query=("min_version",),
+    ),
+    RouteDoc(
+        endpoints.CUSTOMER_ORDERS,
+        "Customer dashboard",
+        None,
+        contract.CustomerOrders,
+        200,
+        (422,),
+        query=("limit",),
+    ),
+)
+
+
+def contract_handlers(r: ContractRoutes) -> dict[Endpoint, Handler]:
+    return {
+        endpoints.OPEN_ACCOUNT: r.open_account,
+        endpoints.DEPOSIT: r.deposit,
+        endpoints.WITHDRAW: r.withdraw,
+        endpoints.GET_ACCOUNT: r.get_account,
+        endpoints.STATEMENT: r.statement,
+        endpoints.CREATE_ORDER: r.create_order,
+        **{endpoint: r.transition(action) for action, endpoint in _TRANSITIONS},
+        endpoints.GET_ORDER: r.get_order,
+        endpoints.CUSTOMER_ORDERS: r.customer_orders,
+    }
+
+
+def pair_routes(docs: Sequence[RouteDoc], handlers: Mapping[Endpoint, Handler]) -> list[tuple[RouteDoc, Handler]]:
+    """Each endpoint of the contract with its doc and handler, in the contract's order.
+
+    Raises ValueError naming the endpoints that lack a doc or a handler, have two docs, or are not
+    in the contract.
+    """
+    documented = Counter(doc.endpoint for doc in docs)
+    problems = [
+        *(f"{e.name} has {documented[e]} docs" for e in endpoints.CONTRACT if documented[e] != 1),
+        *(f"{e.name} has no handler" for e in endpoints.CONTRACT if e not in handlers),
+        *(f"{e.name} is documented but not in the contract" for e in documented if e not in endpoints.CONTRACT),
+        *(f"{e.name} has a handler but is not in the contract" for e in handlers if e not in endpoints.CONTRACT),
+    ]
+    if problems:
+        raise ValueError(f"the route table does not match targets/common/endpoints.py: {'; '.join(problems)}")
+    doc_of = {doc.endpoint: doc for doc in docs}
+    return [(doc_of[endpoint], handlers[endpoint]) for endpoint in endpoints.CONTRACT]
+
+
 def contract_routes(r: ContractRoutes) -> list[tuple[RouteDoc, Handler]]:
     """The contract's routes: how each is documented and which handler serves it."""
-    return [
-        (
-            RouteDoc(
-                "POST",
-                "/accounts",
-                "Open an account",
-                contract.OpenAccount,
-                contract.Account,
-                201,
-                (422,),
-                idempotent=True,
-            ),
-            r.open_account,
-        ),
-        (
-            RouteDoc(
-                "POST",
-                "/accounts/{id}/deposits",
-                "Deposit into an account",
-                contract.MoneyMovement,
-                contract.BalanceChanged,
-                200,
-                (404, 422),
-                idempotent=True,
-            ),
-            r.deposit,
-        ),
-        (
-            RouteDoc(
-                "POST",
-                "/accounts/{id}/withdrawals",
-                "Withdraw from an account",
-                contract.MoneyMovement,
-                contract.BalanceChanged,
-                200,
-                (404, 409, 422),
-                idempotent=True,
-            ),
-            r.withdraw,
-        ),
-        (
-            RouteDoc(
-                "GET",
-                "/accounts/{id}",
-                "Read an account",
-                None,
-                contract.Account,
-                200,
-                (404, 422),
-                query=("min_version",),
-            ),
-            r.get_account,
-        ),
-        (
-            RouteDoc(
-                "GET",
-                "/accounts/{id}/statement",
-                "Last transactions and totals of an account",
-                None,
-                contract.Statement,
-                200,
-                (404, 422),
-                query=("limit", "min_version"),
-            ),
-            r.statement,
-        ),
-        (
-            RouteDoc(
-                "POST",
-                "/orders",
-                "Create an order",
-                contract.CreateOrder,
-                contract.OrderCreated,
-                201,
-                (422,),
-                idempotent=True,
-            ),
-            r.create_order,
-        ),
-        *[
-            (
-                RouteDoc(
-                    "POST",
-                    f"/orders/{{id}}/{action}",
-                    f"Order transition: {action}",
-                    None,
-                    contract.OrderTransitioned,
-                    200,
-                    (404, 409, 422),
-                    idempotent=True,
-                ),
-                r.transition(action),
-            )
-            for action in ("pay", "ship", "cancel")
-        ],
-        (
-            RouteDoc(
-                "GET",
-                "/orders/{id}",
-                "Read an order with its items",
-                None,
-                contract.Order,
-                200,
-                (404, 422),
-                query=("min_version",),
-            ),
-            r.get_order,
-        ),
-        (
-            RouteDoc(
-                "GET",
-                "/customers/{id}/orders",
-                "Customer dashboard",
-                None,
-                contract.CustomerOrders,
-                200,
-                (422,),
-                query=("limit",),
-            ),
-            r.customer_orders,
-        ),
-    ]
+    return pair_routes(ROUTE_DOCS, contract_handlers(r))
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -287,7 +295,7 @@ def build_app(target: str, service_factory: ServiceFactory, settings: TargetSett
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
     for doc, handler in contract_table:
-        routes.append(Route(doc.path, handler, methods=[doc.method]))
+        routes.append(Route(doc.endpoint.path, handler, methods=[doc.endpoint.method]))
     routes.append(Route("/stats", handlers.stats, methods=["GET"]))
 
     @contextlib.asynccontextmanager

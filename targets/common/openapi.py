@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from targets.common import contract
+from targets.common.endpoints import PATH_ID, Endpoint
 
 _REF = "#/components/schemas/{name}"
 _QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
@@ -37,8 +38,7 @@ _ERROR_DESCRIPTIONS = {
 
 @dataclass(frozen=True)
 class RouteDoc:
-    method: str
-    path: str
+    endpoint: Endpoint
     summary: str
     request: type[msgspec.Struct] | None
     response: type[msgspec.Struct]
@@ -50,7 +50,7 @@ class RouteDoc:
 
 def _operation(doc: RouteDoc) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
-    if "{id}" in doc.path:
+    if PATH_ID in doc.endpoint.path:
         parameters.append(
             {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
         )
@@ -72,7 +72,7 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
         }
     }
     error_schema = {"$ref": _REF.format(name="Error")}
-    for status in sorted({*doc.errors, 400, 413} if doc.method == "POST" else set(doc.errors)):
+    for status in sorted({*doc.errors, 400, 413} if doc.endpoint.method == "POST" else set(doc.errors)):
         responses[str(status)] = {
             "description": _ERROR_DESCRIPTIONS[status],
             "content": {"application/json": {"schema": error_schema}},
@@ -95,7 +95,7 @@ def openapi_document(target: str, routes: list[RouteDoc]) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__), ref_template=_REF)
     paths: dict[str, dict[str, Any]] = {}
     for doc in routes:
-        paths.setdefault(doc.path, {})[doc.method.lower()] = _operation(doc)
+        paths.setdefault(doc.endpoint.path, {})[doc.endpoint.method.lower()] = _operation(doc)
     paths["/health"] = {
         "get": {
             "summary": "Liveness",
