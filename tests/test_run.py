@@ -112,7 +112,7 @@ def test_a_short_run_on_floor_leaves_a_complete_run_directory(tmp_path: Path) ->
     assert ",steady," in timeseries
     assert "Latency, steady state" in result.stderr
     assert "GET /accounts/{id}/statement" in result.stderr
-    sent = set(json.loads((run / "histograms" / "steady.json").read_text())["latency"]) - {"all"}
+    sent = set(steady_of(run).latency) - {ALL}
     assert sent, "no request measured"
     assert sent <= {endpoint.name for endpoint in CONTRACT} | {probe.name for probe in PROBES}, sent
 
