@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 ENDPOINTS = ("get_account", "deposit", "statement")
+# scenarios/endpoint.py writes its processes' latency histograms into the directory this names.
+ENDPOINT_HISTOGRAM_DIR_ENV = "BENCH_HISTOGRAM_DIR"
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 

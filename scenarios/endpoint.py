@@ -1,20 +1,27 @@
 """One endpoint in a closed loop with no think time: per-endpoint throughput and latency.
 
-Run by `python -m bench.endpoint_benchmark`; usable alone as
-`locust -f scenarios/endpoint.py --host URL` with BENCH_ENDPOINT and
-BENCH_KEYS_FILE (one account id per line) in the environment.
+Run by `python -m bench.benchmarks endpoints` (and `harness_overhead`); usable alone as
+`locust -f scenarios/endpoint.py --host URL` with BENCH_ENDPOINT and BENCH_KEYS_FILE (one
+account id per line) in the environment. With ENDPOINT_HISTOGRAM_DIR_ENV naming a directory,
+every process records each request's latency into an HdrHistogram and writes it there at exit
+(`<pid>.hdr`, base64): Locust's own response times are rounded to whole milliseconds.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, events, task
+from locust.env import Environment
+from locust.runners import MasterRunner
 
-from scenarios.catalog import ENDPOINTS
+from scenarios.catalog import ENDPOINT_HISTOGRAM_DIR_ENV, ENDPOINTS
+from scenarios.hdr import encode, new_histogram, record_ms
 
 
 def _setting(key: str) -> str:
@@ -49,3 +56,27 @@ class EndpointUser(FastHttpUser):
             self.client.post(
                 f"/accounts/{account_id}/deposits", json={"amount": 100}, name="POST /accounts/{id}/deposits"
             )
+
+
+def _record_histogram(environment: Environment, **_: Any) -> None:
+    directory = os.environ.get(ENDPOINT_HISTOGRAM_DIR_ENV)
+    if not directory or isinstance(environment.runner, MasterRunner):  # a master sends no requests
+        return
+    histogram = new_histogram()
+
+    def on_request(response_time: float, **_: Any) -> None:
+        record_ms(histogram, response_time)
+
+    def on_quit(**_: Any) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        (Path(directory) / f"{os.getpid()}.hdr").write_text(encode(histogram))
+
+    _listen(environment.events.request, on_request)
+    _listen(environment.events.quit, on_quit)
+
+
+def _listen(hook: Any, listener: Callable[..., None]) -> None:
+    hook.add_listener(listener)  # Locust's EventHook is untyped
+
+
+_listen(events.init, _record_histogram)

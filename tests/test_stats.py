@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bench.stats.bootstrap import NOT_ENOUGH, delta, estimate
+from bench.stats.bootstrap import NOT_ENOUGH, Interval, delta, estimate, median_interval
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -100,3 +100,12 @@ def test_the_same_values_give_the_same_interval() -> None:
 def test_non_finite_values_are_refused() -> None:
     with pytest.raises(ValueError, match="finite"):
         estimate([1.0, float("nan")])
+
+
+def test_the_interval_of_a_median_holds_the_median_and_needs_two_values() -> None:
+    values = normal(1.0, 0.05, 9, seed=4)
+    found = median_interval(values)
+    assert found is not None
+    assert found.low <= float(np.median(values)) <= found.high
+    assert median_interval([0.9]) is None
+    assert median_interval([0.9, 0.9, 0.9]) == Interval(0.9, 0.9)

@@ -13,21 +13,41 @@ from bench.run.settings import LoadSettings
 from scenarios.catalog import SCENARIOS
 
 
-def locust_argv(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path) -> list[str]:
-    think_min, think_max = load.think_time
+def headless_argv(
+    locustfile: Path, *, host: str, users: int, spawn_rate: float, csv_prefix: Path, json_prefix: Path, processes: int
+) -> list[str]:
+    """Plain headless Locust on `locustfile`, CSVs and JSON to the prefixes; the file's own options go after."""
     argv = [
         sys.executable,
         "-m",
         "locust",
-        *("-f", str(SCENARIOS[load.scenario])),
+        *("-f", str(locustfile)),
         "--headless",
         *("--host", host),
-        *("--users", str(load.users)),
-        *("--spawn-rate", f"{load.spawn_rate:g}"),
-        *("--csv", str(run.locust / "locust")),
-        *("--json-file", str(run.locust / "stats")),
+        *("--users", str(users)),
+        *("--spawn-rate", f"{spawn_rate:g}"),
+        *("--csv", str(csv_prefix)),
+        *("--json-file", str(json_prefix)),
         "--only-summary",
         *("--exit-code-on-error", "0"),  # failed requests are results; the harness judges the run
+    ]
+    if processes > 1:
+        argv += ["--processes", str(processes)]
+    return argv
+
+
+def locust_argv(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path) -> list[str]:
+    think_min, think_max = load.think_time
+    return [
+        *headless_argv(
+            SCENARIOS[load.scenario],
+            host=host,
+            users=load.users,
+            spawn_rate=load.spawn_rate,
+            csv_prefix=run.locust / "locust",
+            json_prefix=run.locust / "stats",
+            processes=load.processes,
+        ),
         *("--bench-keys", str(keys_dir)),
         *("--bench-out", str(run.path)),
         *("--bench-mix", load.mix),
@@ -39,9 +59,6 @@ def locust_argv(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: P
         *("--bench-warmup", f"{load.warmup:g}"),
         *("--bench-duration", f"{load.duration:g}"),
     ]
-    if load.processes > 1:
-        argv += ["--processes", str(load.processes)]
-    return argv
 
 
 def start_locust(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path) -> Popen[bytes]:

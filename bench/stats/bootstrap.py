@@ -1,4 +1,4 @@
-"""Bootstrap 95% confidence intervals of a mean and of a difference of means (independent samples).
+"""Bootstrap 95% confidence intervals of a mean, a median and a difference of means (independent samples).
 
 Degenerate inputs are answered before scipy sees them: with fewer than two values there is no
 interval at all, and with no spread the bootstrap distribution is a single point (scipy would
@@ -76,6 +76,11 @@ def _mean(sample: Floats, axis: int = -1) -> Floats:
     return mean
 
 
+def _median(sample: Floats, axis: int = -1) -> Floats:
+    median: Floats = np.median(sample, axis=axis)
+    return median
+
+
 def _bootstrap(samples: tuple[Floats, ...], statistic: Callable[..., Floats]) -> Interval | None:
     """BCa (scipy's default); the plain percentile interval where BCa's jackknife degenerates; None if neither."""
     for method in ("BCa", "percentile"):
@@ -107,6 +112,16 @@ def estimate(values: Sequence[float]) -> Estimate:
         return Estimate(int(array.size), mean, Interval(mean, mean))
     interval = _bootstrap((array,), _mean)
     return Estimate(int(array.size), mean, interval, None if interval else NO_INTERVAL)
+
+
+def median_interval(values: Sequence[float]) -> Interval | None:
+    """The bootstrap 95% interval of the median of `values`; None with fewer than two values or none found."""
+    array = _array(values)
+    if array.size < 2:
+        return None
+    if _constant(array):
+        return Interval(float(array[0]), float(array[0]))
+    return _bootstrap((array,), _median)
 
 
 def delta(baseline: Sequence[float], other: Sequence[float]) -> Delta:

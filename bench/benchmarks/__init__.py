@@ -1,0 +1,7 @@
+"""Benchmarks beside `bench run`: one question each, run as `python -m bench.benchmarks NAME`.
+
+- endpoints: requests/s and latency of one endpoint at a time, closed loop, no think time;
+- harness_overhead: requests/s of the floor target under `bench run` vs plain Locust;
+- projection_lag: the cqrs target's visibility window under a flood of writes;
+- seed_events: fill a cqrs event store fast in PostgreSQL, then time a rebuild of the read models.
+"""

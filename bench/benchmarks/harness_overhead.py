@@ -1,0 +1,156 @@
+"""Harness overhead: requests/s of the floor target driven by `bench run` vs plain Locust.
+
+    python -m bench.benchmarks harness_overhead --users 64 --processes 1 --rounds 6
+
+Each round runs both, in alternating order (plain, bench; then bench, plain; ...) so that
+drift of a shared machine hits both alike:
+
+- plain: `locust` with the trivial FastHttpUser of scenarios/endpoint.py (GET /accounts/{id}
+  with a random seeded id, no think time) against a freshly started floor target;
+- bench: `bench run --target floor --scenario banking --mix read-heavy --think-time 0` with
+  the same users and Locust processes: recording, sampling, the scenario's mix.
+
+Both count only the steady state (after the same warm-up). Reports each round's figures, and
+the median ratio bench / plain with its bootstrap 95% interval over rounds. Both saturate their
+Locust processes on purpose (no think time): that is what is compared.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import msgspec
+from rich.table import Table
+
+from bench.benchmarks.launcher import FINISH_MARGIN, LocustJob, run_locust
+from bench.benchmarks.locust_stats import steady_rate
+from bench.benchmarks.output import JSON_OPTION, print_table, progress, write_json
+from bench.benchmarks.serve import served_target
+from bench.report.rundata import RunData
+from bench.seed.dataset import Dataset, SeedSpec
+from bench.seed.keys import write_keys
+from bench.stats.bootstrap import median_interval
+from scenarios.catalog import ACCOUNT_KEYS, SCENARIO_DIR
+
+LOCUSTFILE = SCENARIO_DIR / "endpoint.py"
+PLAIN, BENCH = "plain", "bench"
+
+
+class Round(msgspec.Struct, frozen=True):
+    order: list[str]
+    plain_rps: float
+    bench_rps: float
+    bench_valid: bool
+    ratio: float  # bench / plain
+
+
+class Overhead(msgspec.Struct, frozen=True):
+    users: int
+    processes: int
+    seconds: float
+    warmup: float
+    rounds: list[Round]
+    median_ratio: float
+    ratio_low: float | None  # the bootstrap 95% interval of the median ratio; None with fewer than two rounds
+    ratio_high: float | None
+
+
+def run_plain(users: int, processes: int, duration: float, warmup: float, work: Path) -> float:
+    keys = work / "keys"
+    write_keys(Dataset(SeedSpec(5000, 1, 1000, 0, 1)), keys)
+    with served_target("floor", log_dir=work, settings={"BENCH_FLOOR_DELAY": "none"}) as target:
+        job = LocustJob(
+            LOCUSTFILE,
+            host=target.base_url,
+            users=users,
+            seconds=warmup + duration,
+            name=PLAIN,
+            processes=processes,
+            env={"BENCH_ENDPOINT": "get_account", "BENCH_KEYS_FILE": str(keys / ACCOUNT_KEYS)},
+        )
+        outcome = run_locust(job, work)
+    rate = steady_rate(outcome.entries, warmup)
+    if rate is None:
+        raise click.ClickException(f"plain Locust measured no steady state after a {warmup:g} s warm-up: {outcome.log}")
+    return rate
+
+
+def run_bench(users: int, processes: int, duration: float, warmup: float, work: Path) -> tuple[float, bool]:
+    argv = [
+        *(sys.executable, "-m", "bench", "run", "--target", "floor", "--scenario", "banking"),
+        *("--mix", "read-heavy", "--think-time", "0", "--users", str(users), "--spawn-rate", str(users)),
+        *("--processes", str(processes), "--duration", f"{duration:g}s", "--warmup", f"{warmup:g}s"),
+        *("--visibility-share", "0", "--no-seed", "--out", str(work)),
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=warmup + duration + FINISH_MARGIN)
+    if result.returncode != 0:
+        raise click.ClickException(f"bench run failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    run = RunData.load(Path(result.stdout.strip().splitlines()[-1]))
+    return run.steady["latency"]["all"]["count"] / run.steady["seconds_measured"], run.valid
+
+
+def table(overhead: Overhead) -> Table:
+    shown = Table(
+        title=f"Harness overhead: floor, {overhead.users} users, {overhead.processes} Locust process(es), "
+        f"{overhead.seconds:g} s"
+    )
+    for column in ("round", "plain req/s", "bench run req/s", "bench / plain", "bench run verdict"):
+        shown.add_column(column, justify="right")
+    for index, round_ in enumerate(overhead.rounds, 1):
+        verdict = "valid" if round_.bench_valid else "invalid (generator saturated, as intended)"
+        shown.add_row(
+            str(index), f"{round_.plain_rps:,.0f}", f"{round_.bench_rps:,.0f}", f"{round_.ratio:.1%}", verdict
+        )
+    return shown
+
+
+@click.command()
+@click.option("--users", type=click.IntRange(1, 10_000), default=64, show_default=True)
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--duration", type=click.FloatRange(1, 3600), default=20.0, show_default=True, help="Seconds measured.")
+@click.option("--warmup", type=click.FloatRange(1, 600), default=5.0, show_default=True, help="Seconds left out.")
+@click.option("--rounds", type=click.IntRange(1, 100), default=6, show_default=True)
+@JSON_OPTION
+def main(users: int, processes: int, duration: float, warmup: float, rounds: int, json_path: Path | None) -> None:
+    """Requests/s of the floor target under `bench run` relative to plain Locust."""
+    console = progress()
+    measured = []
+    with tempfile.TemporaryDirectory(prefix="cqrsb-overhead-") as temporary:
+        work = Path(temporary)
+        for index in range(rounds):
+            order = [PLAIN, BENCH] if index % 2 == 0 else [BENCH, PLAIN]
+            plain_rps, bench_rps, bench_valid = 0.0, 0.0, False
+            for kind in order:
+                directory = work / f"{index}-{kind}"
+                directory.mkdir()
+                if kind == PLAIN:
+                    plain_rps = run_plain(users, processes, duration, warmup, directory)
+                else:
+                    bench_rps, bench_valid = run_bench(users, processes, duration, warmup, directory)
+            round_ = Round(order, plain_rps, bench_rps, bench_valid, bench_rps / plain_rps)
+            measured.append(round_)
+            console.print(
+                f"round {index + 1}/{rounds} ({' then '.join(order)}): plain {plain_rps:,.0f} req/s, "
+                f"bench {bench_rps:,.0f} req/s, ratio {round_.ratio:.1%}"
+            )
+    ratios = [round_.ratio for round_ in measured]
+    interval = median_interval(ratios)
+    overhead = Overhead(
+        users,
+        processes,
+        duration,
+        warmup,
+        measured,
+        statistics.median(ratios),
+        interval.low if interval else None,
+        interval.high if interval else None,
+    )
+    print_table(table(overhead))
+    spread = f", 95% CI {interval.low:.1%} .. {interval.high:.1%}" if interval else ""
+    print(f"median bench / plain: {overhead.median_ratio:.1%}{spread} over {len(ratios)} rounds")
+    write_json(json_path, overhead)

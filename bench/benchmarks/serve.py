@@ -1,0 +1,37 @@
+"""A target on servers of its own for the length of a benchmark: infrastructure, target, both stopped on exit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.infra.stack import Infrastructure
+from bench.targets import TARGETS, RunningTarget, server_settings, start_target
+
+
+@contextmanager
+def served_target(
+    name: str,
+    *,
+    log_dir: Path,
+    pg_dsn: str | None = None,
+    redis_url: str | None = None,
+    workers: int = 1,
+    projectors: int | None = None,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[RunningTarget]:
+    """Start the servers target `name` needs (embedded unless a DSN / URL is given), then the target."""
+    spec = TARGETS[name]
+    with Infrastructure(
+        pg_dsn=pg_dsn or None,
+        redis_url=redis_url or None,
+        need_postgres=spec.needs_postgres,
+        need_redis=spec.needs_redis,
+    ) as infra:
+        env = {**server_settings(infra.database_dsn, infra.redis_url), **(settings or {})}
+        target = start_target(spec, settings_env=env, log_dir=log_dir, workers=workers, projectors=projectors)
+        try:
+            yield target
+        finally:
+            target.stop()
