@@ -48,8 +48,8 @@ def test_endpoints_gives_a_rate_and_latency_per_endpoint(infra: Infrastructure, 
         assert r.requests > 0
         assert r.failures == 0, f"{r.endpoint}: every seeded account exists"
         assert r.requests_per_second > 0
-        assert r.latency["count"] == r.requests, "every request recorded in the histogram, none twice"
-        assert 0 < r.latency["p50_ms"] <= r.latency["p99_ms"] <= r.latency["max_ms"]
+        assert r.latency.count == r.requests, "every request recorded in the histogram, none twice"
+        assert 0 < r.latency.p50_ms <= r.latency.p99_ms <= r.latency.max_ms
         assert r.target_cpu.samples > 0
         assert r.generator_cpu.samples > 0
         assert r.endpoint in result.stdout
@@ -82,9 +82,9 @@ def test_projection_lag_gives_the_visibility_window_under_writes(infra: Infrastr
     assert found.writes > 0
     assert found.writes_per_second == pytest.approx(found.writes / found.seconds)
     window = found.window
-    assert window["count"] > 0
-    assert 0 < window["p50_ms"] <= window["p95_ms"] <= window["p99_ms"] <= window["max_ms"]
-    assert 0 <= found.stale <= window["count"]
+    assert window.count > 0
+    assert 0 < window.p50_ms <= window.p95_ms <= window.p99_ms <= window.max_ms
+    assert 0 <= found.stale <= window.count
     assert found.client_cpu.samples > 0
     assert found.write_side is not None, "the target's /stats reported its write side"
 

@@ -24,6 +24,7 @@ from bench.benchmarks.locust_stats import total_rate
 from bench.benchmarks.output import JSON_OPTION, print_table, progress, write_json
 from bench.benchmarks.serve import served_target
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
+from bench.rundir.steady import Percentiles
 from bench.seed.api import seed_through_api
 from bench.seed.dataset import Dataset, SeedSpec
 from bench.seed.keys import write_key_file
@@ -40,7 +41,7 @@ class EndpointResult(msgspec.Struct, frozen=True):
     requests: int
     failures: int
     requests_per_second: float
-    latency: dict[str, float]  # scenarios.hdr.summary: count, mean_ms, p50_ms ... max_ms
+    latency: Percentiles  # scenarios.hdr.summary: count, mean_ms, p50_ms ... max_ms
     target_cpu: CpuUse
     generator_cpu: CpuUse
     generator_saturated: bool
@@ -93,8 +94,8 @@ def table(results: EndpointResults) -> Table:
             str(r.requests),
             str(r.failures),
             f"{r.requests_per_second:,.0f}",
-            f"{r.latency['p50_ms']:g}",
-            f"{r.latency['p99_ms']:g}",
+            f"{r.latency.p50_ms:g}",
+            f"{r.latency.p99_ms:g}",
             f"{r.target_cpu.mean_percent:.0f}",
             f"{r.generator_cpu.mean_percent:.0f}/{r.generator_cpu.max_percent:.0f}",
             "SATURATED" if r.generator_saturated else "ok",

@@ -32,6 +32,7 @@ from bench.benchmarks.locust_stats import steady_rate
 from bench.benchmarks.output import JSON_OPTION, print_table, progress, write_json
 from bench.benchmarks.serve import served_target
 from bench.report.rundata import RunData
+from bench.rundir.files import ALL
 from bench.seed.dataset import Dataset, SeedSpec
 from bench.seed.keys import write_keys
 from bench.stats.bootstrap import median_interval
@@ -91,7 +92,8 @@ def run_bench(users: int, processes: int, duration: float, warmup: float, work: 
     if result.returncode != 0:
         raise click.ClickException(f"bench run failed ({result.returncode}):\n{result.stderr[-2000:]}")
     run = RunData.load(Path(result.stdout.strip().splitlines()[-1]))
-    return run.steady["latency"]["all"]["count"] / run.steady["seconds_measured"], run.valid
+    rate = run.steady.requests_per_second(ALL) if run.steady is not None else None
+    return rate or 0.0, run.valid
 
 
 def table(overhead: Overhead) -> Table:

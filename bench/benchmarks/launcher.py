@@ -20,6 +20,7 @@ from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
 from bench.infra.processes import spawn, stop_process_tree
 from bench.run.loadgen import headless_argv
+from bench.rundir.steady import Percentiles
 from scenarios.hdr import merged, summary
 
 LOCUST = "locust"  # the CPU of Locust's process tree is reported under this name
@@ -50,7 +51,7 @@ class LocustOutcome:
     cpu: dict[str, CpuUse]  # LOCUST and every watched tree
     saturated: bool  # a Locust process used more than GENERATOR_CPU_LIMIT of a core: its latencies are its own
     log: Path
-    latency: dict[str, float] | None  # scenarios.hdr.summary of the merged histograms, if the job records them
+    latency: Percentiles | None  # scenarios.hdr.summary of the merged histograms, if the job records them
 
 
 def locust_command(job: LocustJob, out_dir: Path) -> list[str]:

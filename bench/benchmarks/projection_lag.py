@@ -30,6 +30,7 @@ from bench.benchmarks.cpu import GENERATOR_CPU_LIMIT, CpuUse, CpuWatch
 from bench.benchmarks.output import JSON_OPTION, progress, write_json
 from bench.benchmarks.serve import served_target
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
+from bench.rundir.steady import Percentiles
 from scenarios.hdr import histogram_of, summary
 
 CPU_PERIOD = 1.0
@@ -44,7 +45,7 @@ class ProjectionLag(msgspec.Struct, frozen=True):
     seconds: float  # measured
     writes: int  # acknowledged by the writers (probes not counted)
     writes_per_second: float
-    window: dict[str, float]  # scenarios.hdr.summary of the probes' visibility windows: count, mean_ms, p50_ms ...
+    window: Percentiles  # scenarios.hdr.summary of the probes' visibility windows: count, mean_ms, p50_ms ...
     stale: int  # probes whose read answered X-Stale: true (the read model missed the wait)
     client_cpu: CpuUse
     client_saturated: bool
@@ -174,10 +175,10 @@ def _print(result: ProjectionLag) -> None:
     )
     print(f"writes acknowledged: {result.writes:,} ({result.writes_per_second:,.0f}/s)")
     window = result.window
-    if window["count"]:
+    if window.count:
         print(
-            f"visibility window over {int(window['count']):,} probes: p50 {window['p50_ms']:.1f} ms, "
-            f"p95 {window['p95_ms']:.1f} ms, p99 {window['p99_ms']:.1f} ms, max {window['max_ms']:.1f} ms; "
+            f"visibility window over {window.count:,} probes: p50 {window.p50_ms:.1f} ms, "
+            f"p95 {window.p95_ms:.1f} ms, p99 {window.p99_ms:.1f} ms, max {window.max_ms:.1f} ms; "
             f"{result.stale} read stale"
         )
     cpu = result.client_cpu
