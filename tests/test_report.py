@@ -19,6 +19,7 @@ from bench.report.format import number
 from bench.report.metrics import DB_WRITES, LATENCY_MEAN, MEMORY_NODE, METRICS
 from bench.report.summary import Summary
 from bench.stats.bootstrap import NOT_ENOUGH
+from tests.cli_support import BenchCli
 from tests.report_support import ARMS, FAILING_SLO, PASSING_SLO, REPEATS, floor_runs, manifest, write_manifest
 
 pytestmark = pytest.mark.timeout(400)  # the first test waits for four short runs
@@ -37,7 +38,7 @@ def report(runs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[
     return out, write_report(runs, out)
 
 
-def bench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def bench_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
@@ -225,11 +226,11 @@ def test_bench_report_rebuilds_a_byte_identical_summary(
     runs: list[Path], report: tuple[Path, Summary], tmp_path: Path
 ) -> None:
     out, _ = report
-    first = bench("report", *(str(run) for run in runs), "--out", str(tmp_path / "first"))
+    first = bench_process("report", *(str(run) for run in runs), "--out", str(tmp_path / "first"))
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "first" / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
     assert f"SLO failed: arm {OTHER} fails SLO {FAILING_SLO!r}" in first.stderr
-    again = bench("report", str(tmp_path / "first"), cwd=tmp_path)  # a report directory: its runs/ are used
+    again = bench_process("report", str(tmp_path / "first"), cwd=tmp_path)  # a report directory: its runs/ are used
     assert again.returncode == 0, again.stderr
     rebuilt = Path(again.stdout.strip())
     assert rebuilt.parent == (tmp_path / "reports").resolve()
@@ -249,8 +250,10 @@ def test_bench_report_rebuilds_a_byte_identical_summary(
         (("{empty}",), "holds no run directory; expected a run directory"),
     ],
 )
-def test_bad_arguments_exit_2_and_say_what_was_expected(args: tuple[str, ...], says: str, tmp_path: Path) -> None:
+def test_bad_arguments_exit_2_and_say_what_was_expected(
+    bench: BenchCli, args: tuple[str, ...], says: str, tmp_path: Path
+) -> None:
     (tmp_path / "empty").mkdir()
     result = bench("report", *(arg.format(empty=tmp_path / "empty") for arg in args))
-    assert result.returncode == 2, result.stderr
+    assert result.exit_code == 2, result.output
     assert says in result.stderr
