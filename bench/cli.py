@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import signal
-import sys
-import tempfile
-from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -18,165 +15,44 @@ from bench.commands.report import report
 from bench.commands.run import run
 from bench.commands.seed import seed
 from bench.commands.sweep import sweep
+from bench.commands.up import up
 from bench.infra.errors import InfraError
-from bench.infra.logs import log_tail
-from bench.infra.probe import wait_until
-from bench.infra.signals import sigterm_exits
-from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
-from bench.targets import TARGETS, server_settings, start_target
-from targets.common.delay import DELAY_SYNTAX, parse_delay
+
+EXIT_INFRASTRUCTURE_ERROR = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a program Ctrl-C stopped
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-def _check_delay(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    try:
-        parse_delay(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return value
+class BenchGroup(click.Group):
+    """Ends each subcommand with the exit code scripts rely on, in the console script and in CliRunner alike.
+
+    Click itself gives 2 for a usage error; this gives 1 for an infrastructure error and 130 for Ctrl-C,
+    where Click would print "Aborted!" and exit 1. SIGTERM's 143 is bench.infra.signals' SystemExit.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, click.Abort):
+            console.print("stopped.")
+            ctx.exit(EXIT_INTERRUPTED)
+        except InfraError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            ctx.exit(EXIT_INFRASTRUCTURE_ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cqrs-bench")
 def cli() -> None:
     """cqrs-bench: check CRUD vs CQRS/event-sourcing claims on your own hardware."""
 
 
-@cli.command()
-@click.option("--target", type=click.Choice(sorted(TARGETS)), required=True, help="The service to start.")
-@click.option("--listen", default="127.0.0.1", show_default=True, help="Address the target binds to.")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Target port; 0 picks a free one.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="uvicorn worker processes.")
-@click.option(
-    "--pg-pool-size",
-    type=click.IntRange(1, 500),
-    default=16,
-    show_default=True,
-    help="PostgreSQL connections per worker.",
-)
-@click.option(
-    "--pg-dsn",
-    envvar=PG_DSN_ENV,
-    default=None,
-    help=f"Use this PostgreSQL server instead of an embedded one [env {PG_DSN_ENV}].",
-)
-@click.option(
-    "--redis-url",
-    envvar=REDIS_URL_ENV,
-    default=None,
-    help=f"Use this Redis server instead of an embedded one [env {REDIS_URL_ENV}].",
-)
-@click.option("--keep-database", is_flag=True, help="Do not drop the database created on an external server.")
-@click.option(
-    "--floor-delay",
-    default="none",
-    show_default=True,
-    callback=_check_delay,
-    help=f"Synthetic service time of the floor target: {DELAY_SYNTAX}.",
-)
-@click.option(
-    "--log-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where target logs go (default: a new temporary directory).",
-)
-@click.option(
-    "--projectors",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Projector processes of the cqrs target, one per shard of the streams (other targets ignore it).",
-)
-def up(
-    target: str,
-    listen: str,
-    port: int,
-    workers: int,
-    pg_pool_size: int,
-    pg_dsn: str | None,
-    redis_url: str | None,
-    keep_database: bool,
-    floor_delay: str,
-    log_dir: Path | None,
-    projectors: int,
-) -> None:
-    """Start the infrastructure and a target, print its base URL, and serve until Ctrl-C."""
-    spec = TARGETS[target]
-    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="cqrsb-up-"))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with (
-        sigterm_exits(),
-        Infrastructure(
-            pg_dsn=pg_dsn or None,
-            redis_url=redis_url or None,
-            need_postgres=spec.needs_postgres,
-            need_redis=spec.needs_redis,
-            keep_database=keep_database,
-        ) as infra,
-    ):
-        settings = {
-            "BENCH_PG_POOL_SIZE": str(pg_pool_size),
-            "BENCH_FLOOR_DELAY": floor_delay,
-            **server_settings(infra.database_dsn, infra.redis_url),
-        }
-        running = start_target(
-            spec,
-            settings_env=settings,
-            log_dir=log_dir,
-            host=listen,
-            port=port or None,
-            workers=workers,
-            projectors=projectors,
-        )
-        try:
-            for kind, info in infra.manifest().items():
-                console.print(f"[bold]{kind}[/] {info.mode} {info.version} at {info.address}")
-            if infra.database_dsn is not None:
-                console.print(f"database: {infra.database_dsn}")
-            companions = f" and {len(running.companions)} projector(s)" if running.companions else ""
-            console.print(f"target [bold]{target}[/] with {workers} worker(s){companions}; logs in {log_dir}")
-            console.print("Ctrl-C stops the target and the servers.")
-            print(running.base_url, flush=True)
-            processes = [running.process, *running.companions]
-            wait_until(
-                lambda: any(process.poll() is not None for process in processes),
-                timeout=math.inf,
-                what=f"an exit of target {target}",
-                interval=0.5,
-            )
-            exited = next(process for process in processes if process.poll() is not None)
-            which = f"target {target}" if exited is running.process else f"projector {running.companions.index(exited)}"
-            log = log_tail(running.log_path) if exited is running.process else f"logs in {log_dir}"
-            raise InfraError(f"{which} exited with code {exited.returncode}.\n{log}")
-        finally:
-            running.stop()
-
-
-cli.add_command(compare)
-cli.add_command(run)
-cli.add_command(seed)
-cli.add_command(calibrate)
-cli.add_command(rebuild)
-cli.add_command(history)
-cli.add_command(report)
-cli.add_command(sweep)
+for command in (compare, run, up, seed, calibrate, rebuild, history, report, sweep):
+    cli.add_command(command)
 
 
 def main() -> None:
     # A shell starts background jobs with SIGINT ignored; `bench up &` must still stop on SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        console.print("stopped.")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        console.print("stopped.")
-        sys.exit(130)
-    except InfraError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        sys.exit(1)
+    cli()

@@ -13,6 +13,7 @@ from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
 from bench.targets import TARGETS, RunningTarget, server_settings, start_target
 from tests.api import Api
+from tests.cli_support import BenchCli
 from tests.cqrs_support import CqrsStore, cqrs_store, forget_database, new_database
 
 # The contract suite runs against every stateful target; a new target joins by being listed here.
@@ -79,3 +80,9 @@ async def store(database: str, infra: Infrastructure) -> AsyncIterator[CqrsStore
     assert infra.redis_url is not None
     async with cqrs_store(database, infra.redis_url) as opened:
         yield opened
+
+
+# `bench` as a command line in-process; tests of signals and process trees start a real one instead.
+@pytest.fixture
+def bench() -> BenchCli:
+    return BenchCli()

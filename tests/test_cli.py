@@ -1,4 +1,4 @@
-"""`bench` as a user runs it: a real process, real servers, real signals."""
+"""`bench` as a user runs it: its exit codes and messages, and `bench up` as a real process with real signals."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from click.testing import CliRunner
 
+from bench.cli import BenchGroup
+from bench.infra.errors import InfraError
 from bench.infra.probe import wait_until
+from tests.cli_support import BenchCli
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 @pytest.mark.parametrize(
@@ -35,11 +35,10 @@ def bench(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
         (["launch"], "No such command 'launch'"),
     ],
 )
-def test_bad_arguments_exit_2_with_a_sentence(args: list[str], expected: str) -> None:
+def test_bad_arguments_exit_2_with_a_sentence(bench: BenchCli, args: list[str], expected: str) -> None:
     result = bench(*args)
-    assert result.returncode == 2, result.stderr
+    assert result.exit_code == 2, result.output
     assert expected in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 @dataclass
@@ -104,9 +103,32 @@ def test_up_crud_with_embedded_postgres_leaves_nothing_behind(start_up: StartUp,
     assert not any(directory.exists() for directory in data_dirs)
 
 
-def test_up_reports_a_target_that_cannot_start(tmp_path: Path) -> None:
-    result = bench(
-        "up", "--target", "floor", "--log-dir", str(tmp_path), env={**os.environ, "BENCH_MAX_BODY_BYTES": "lots"}
-    )
-    assert result.returncode == 1
+def test_up_reports_a_target_that_cannot_start(bench: BenchCli, tmp_path: Path) -> None:
+    result = bench("up", "--target", "floor", "--log-dir", str(tmp_path), env={"BENCH_MAX_BODY_BYTES": "lots"})
+    assert result.exit_code == 1, result.output
+    assert "error:" in result.stderr
     assert "BENCH_MAX_BODY_BYTES" in result.stderr
+
+
+def test_the_exit_codes_of_the_console_script_hold_in_process_too() -> None:
+    group = BenchGroup()
+
+    @group.command()
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    @group.command()
+    def broken() -> None:
+        raise InfraError("PostgreSQL did not start")
+
+    @group.command()
+    def terminated() -> None:
+        raise SystemExit(143)  # what bench.infra.signals makes of SIGTERM
+
+    runner = CliRunner()
+    stopped = runner.invoke(group, ["interrupted"])
+    assert (stopped.exit_code, stopped.stderr) == (130, "stopped.\n")
+    failed = runner.invoke(group, ["broken"])
+    assert (failed.exit_code, failed.stderr) == (1, "error: PostgreSQL did not start\n")
+    assert runner.invoke(group, ["terminated"]).exit_code == 143
+    assert runner.invoke(group, ["--no-such-option"]).exit_code == 2

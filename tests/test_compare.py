@@ -14,13 +14,14 @@ from bench.report.document import read_summary
 from bench.report.location import SUMMARY_JSON
 from bench.rundir.files import ALL
 from bench.rundir.read import read_data_checks, read_manifest, read_steady
+from tests.cli_support import BenchCli
 
 pytestmark = pytest.mark.timeout(600)
 
 HEADLINE = ["Average response latency", "Memory footprint / node", "Database write throughput"]
 
 
-def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def bench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd,
                           env=env, timeout=540)  # fmt: skip
@@ -45,7 +46,7 @@ def scenario_mean_ms(run: Path) -> float:
 
 
 def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) -> None:
-    result = bench("compare", "--quick", "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    result = bench_process("compare", "--quick", "--out", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     report = Path(result.stdout.strip().splitlines()[-1])
     assert (tmp_path / "reports" / "latest").resolve() == report.resolve()
@@ -105,7 +106,7 @@ floor_delay = "fixed:5ms"
 def test_a_failing_slo_makes_the_exit_code_non_zero(tmp_path: Path) -> None:
     experiment = tmp_path / "slo.toml"
     experiment.write_text(SLO_EXPERIMENT)
-    result = bench("compare", str(experiment), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    result = bench_process("compare", str(experiment), "--out", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == EXIT_SLO_FAILED, result.stderr[-3000:]
     assert "arm slow fails SLO 'p50 < 3ms'" in result.stderr
     summary = read_summary((Path(result.stdout.strip().splitlines()[-1]) / SUMMARY_JSON).read_bytes())
@@ -113,9 +114,9 @@ def test_a_failing_slo_makes_the_exit_code_non_zero(tmp_path: Path) -> None:
     assert verdicts == {"fast": True, "slow": False}
 
 
-def test_a_bad_experiment_file_exits_2_naming_the_key(tmp_path: Path) -> None:
+def test_a_bad_experiment_file_exits_2_naming_the_key(bench: BenchCli, tmp_path: Path) -> None:
     experiment = tmp_path / "bad.toml"
     experiment.write_text(SLO_EXPERIMENT.replace("users = 10", "users = -3"))
-    result = bench("compare", str(experiment), cwd=tmp_path)
-    assert result.returncode == 2
+    result = bench("compare", str(experiment), "--out", str(tmp_path / "reports"))
+    assert result.exit_code == 2, result.output
     assert "load.users = -3: expected a value from 1" in result.stderr

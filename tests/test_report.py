@@ -22,6 +22,7 @@ from bench.rundir.files import ALL
 from bench.rundir.read import RunDirectoryError, read_steady
 from bench.rundir.validity import Ending, EndKind, Finding, FindingKind, Validity
 from bench.stats.bootstrap import NOT_ENOUGH
+from tests.cli_support import BenchCli
 from tests.report_support import ARMS, FAILING_SLO, PASSING_SLO, REPEATS, floor_runs, manifest, write_manifest
 
 pytestmark = pytest.mark.timeout(400)  # the first test waits for four short runs
@@ -40,7 +41,7 @@ def report(runs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[
     return out, write_report(runs, out)
 
 
-def bench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def bench_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
@@ -229,11 +230,11 @@ def test_bench_report_rebuilds_a_byte_identical_summary(
     runs: list[Path], report: tuple[Path, Summary], tmp_path: Path
 ) -> None:
     out, _ = report
-    first = bench("report", *(str(run) for run in runs), "--out", str(tmp_path / "first"))
+    first = bench_process("report", *(str(run) for run in runs), "--out", str(tmp_path / "first"))
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "first" / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
     assert f"SLO failed: arm {OTHER} fails SLO {FAILING_SLO!r}" in first.stderr
-    again = bench("report", str(tmp_path / "first"), cwd=tmp_path)  # a report directory: its runs/ are used
+    again = bench_process("report", str(tmp_path / "first"), cwd=tmp_path)  # a report directory: its runs/ are used
     assert again.returncode == 0, again.stderr
     rebuilt = Path(again.stdout.strip())
     assert rebuilt.parent == (tmp_path / "reports").resolve()
@@ -253,14 +254,18 @@ def test_bench_report_rebuilds_a_byte_identical_summary(
         (("{empty}",), "holds no run directory; expected a run directory"),
     ],
 )
-def test_bad_arguments_exit_2_and_say_what_was_expected(args: tuple[str, ...], says: str, tmp_path: Path) -> None:
+def test_bad_arguments_exit_2_and_say_what_was_expected(
+    bench: BenchCli, args: tuple[str, ...], says: str, tmp_path: Path
+) -> None:
     (tmp_path / "empty").mkdir()
     result = bench("report", *(arg.format(empty=tmp_path / "empty") for arg in args))
-    assert result.returncode == 2, result.stderr
+    assert result.exit_code == 2, result.output
     assert says in result.stderr
 
 
-def test_a_run_directory_of_an_older_format_is_refused_by_name(runs: list[Path], tmp_path: Path) -> None:
+def test_a_run_directory_of_an_older_format_is_refused_by_name(
+    bench: BenchCli, runs: list[Path], tmp_path: Path
+) -> None:
     old = tmp_path / runs[0].name
     shutil.copytree(runs[0], old)
     first_format = msgspec.json.decode((old / files.MANIFEST).read_bytes())
@@ -272,7 +277,7 @@ def test_a_run_directory_of_an_older_format_is_refused_by_name(runs: list[Path],
     ):
         write_report([old], tmp_path / "out")
     result = bench("report", str(old), "--out", str(tmp_path / "out"))
-    assert result.returncode == 2, result.stderr
+    assert result.exit_code == 2, result.output
     assert "older version of cqrs-bench" in result.stderr
     assert not (tmp_path / "out" / "summary.json").exists()
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from bench.capacity.definition import SweepDefinition
 from bench.capacity.outcome import ArmCapacity, ConcurrencySweep, LevelPoint, RateSearch, SweepOutcome, knee
@@ -26,7 +25,6 @@ from bench.capacity.report import CAPACITY_JSON, write_capacity_files, write_cap
 from bench.capacity.search import SearchPolicy, StepOutcome, Verdict, search
 from bench.capacity.steps import judge_level, judge_rate_step
 from bench.capacity.usl import fit_usl, usl_throughput
-from bench.cli import cli
 from bench.compare.experiment import Arm
 from bench.report.rundata import RunData
 from bench.report.slo import parse_slo
@@ -37,6 +35,7 @@ from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
 from bench.seed.dataset import SeedSpec
 from scenarios.keys import parse_skew
 from tests import rundir_support
+from tests.cli_support import BenchCli
 from tests.rundir_support import endpoint, manifest, steady
 
 pytestmark = pytest.mark.timeout(120)
@@ -44,7 +43,7 @@ pytestmark = pytest.mark.timeout(120)
 ENDPOINT = "GET /accounts/{id}"
 
 
-def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def bench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, "COLUMNS": "200"}, timeout=110)  # fmt: skip
 
@@ -227,18 +226,18 @@ def test_the_report_shows_the_limit_the_knee_the_fit_and_the_plan(tmp_path: Path
         (["--target", "floor", "--slo", "p99<1s", "--floor-delay", "stall:2s/1s"], "0 < blocked time < period"),
     ],
 )
-def test_bad_arguments_exit_2_with_a_sentence(tmp_path: Path, args: list[str], expected: str) -> None:
-    result = CliRunner().invoke(cli, ["sweep", *args, "--out", str(tmp_path)])
+def test_bad_arguments_exit_2_with_a_sentence(bench: BenchCli, tmp_path: Path, args: list[str], expected: str) -> None:
+    result = bench("sweep", *args, "--out", str(tmp_path))
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert not list(tmp_path.iterdir())  # refused before anything ran
 
 
-def test_an_experiment_file_and_targets_together_exit_2(tmp_path: Path) -> None:
+def test_an_experiment_file_and_targets_together_exit_2(bench: BenchCli, tmp_path: Path) -> None:
     experiment = tmp_path / "experiment.toml"
     experiment.write_text("name = 'x'\n")
-    result = bench("sweep", str(experiment), "--target", "floor", "--slo", "p99<1s", cwd=tmp_path)
-    assert result.returncode == 2
+    result = bench("sweep", str(experiment), "--target", "floor", "--slo", "p99<1s", "--out", str(tmp_path / "reports"))
+    assert result.exit_code == 2, result.output
     assert "expected an EXPERIMENT file or --target arms, not both" in result.stderr
 
 
@@ -246,7 +245,7 @@ def test_an_experiment_file_and_targets_together_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_sweep_of_the_floor_finds_the_limit_its_in_flight_users_allow(tmp_path: Path) -> None:
-    result = bench(
+    result = bench_process(
         "sweep", "--target", "floor", "--floor-delay", "fixed:100ms", "--in-flight", "4", "--slo", "p99<300ms",
         "--scenario", "banking", "--mix", "read-heavy", "--start-rate", "16", "--resolution", "50%",
         "--max-steps", "5", "--step-duration", "3s", "--warmup", "1s", "--out", str(tmp_path / "reports"), cwd=tmp_path,
@@ -279,7 +278,7 @@ def test_a_sweep_of_the_floor_finds_the_limit_its_in_flight_users_allow(tmp_path
 def test_a_stall_of_the_target_shows_in_the_latency_from_the_intended_start_only(tmp_path: Path) -> None:
     # One in-flight user at 200/s: during each 200 ms stall the one request sent waits, and the 40 actions
     # scheduled meanwhile wait for that user; from the send they then take a millisecond.
-    result = bench(
+    result = bench_process(
         "sweep", "--target", "floor", "--floor-delay", "stall:200ms/1s", "--in-flight", "1", "--slo", "p99<100ms",
         "--scenario", "banking", "--mix", "read-heavy", "--start-rate", "200", "--max-steps", "1",
         "--step-duration", "3s", "--warmup", "1s", "--no-confirm", "--out", str(tmp_path / "reports"), cwd=tmp_path,

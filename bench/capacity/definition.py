@@ -15,9 +15,9 @@ from typing import Any
 import msgspec
 
 from bench.capacity.search import SearchPolicy
-from bench.commands.run import MAX_ACTIONS_PER_USER_SECOND, OPEN_MODEL_RAMP_SECONDS, open_model_users
 from bench.compare.experiment import Arm, Servers
 from bench.report.slo import Slo
+from bench.run.load import MAX_ACTIONS_PER_USER_SECOND, OPEN_MODEL_RAMP_SECONDS, open_model_users
 from bench.run.settings import LoadSettings
 from bench.seed.dataset import SeedSpec
 

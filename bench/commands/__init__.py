@@ -1,1 +1,1 @@
-"""The `bench` subcommands beyond `up`, one module per job (registered in bench/cli.py)."""
+"""The `bench` subcommands, one module per job (registered in bench/cli.py), and the options and endings they share."""

@@ -8,15 +8,17 @@ import click
 from hdrh.histogram import HdrHistogram
 from rich.table import Table
 
-from bench.commands.options import DATABASE_SIZES
+from bench.commands.console import console
+from bench.commands.ending import conclude, finish
+from bench.commands.options import RUNS_OUT
 from bench.commands.params import DelayType, Duration
-from bench.commands.run import DEFAULT_OUT, conclude, console, finish
 from bench.run.calibration import ABSOLUTE_TOLERANCE_MS, RELATIVE_TOLERANCE, CalibrationPoint, compare
 from bench.run.orchestrate import RunOutcome, execute_run
 from bench.run.settings import LoadSettings, RunSettings
 from bench.run.summary import print_summary
 from bench.rundir.files import ALL
 from bench.seed.dataset import SeedSpec
+from bench.seed.sizes import DATABASE_SIZES
 from scenarios.keys import Skew
 from targets.common.delay import parse_delay
 
@@ -75,7 +77,7 @@ def _overall(outcome: RunOutcome) -> HdrHistogram | None:
               "a millisecond late; 0 measures the timer too.")  # fmt: skip
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
               help="First measure the same load with no delay: the stack's and harness's own time.")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True,
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=RUNS_OUT, show_default=True,
               help="Where the run directories are created.")  # fmt: skip
 def calibrate(delay: str, rate: float, duration: float, warmup: float, spin: float, baseline: bool, out: Path) -> None:
     """Measure a known delay distribution through the whole harness and print configured vs measured."""

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import click
 from rich.markdown import Markdown
 
+from bench.commands.console import console
+from bench.commands.ending import end_as_it_ended
 from bench.commands.options import server_options
-from bench.commands.run import console, end_as_it_ended
 from bench.compare.experiment import DEFAULT_EXPERIMENT, Experiment, ExperimentError, Servers, load_experiment
 from bench.report.location import REPORTS
 

@@ -1,38 +1,14 @@
-"""Option types whose errors say what was expected: durations, think times, key skew, delays."""
+"""Option types whose errors say what was expected: durations, think times, key skew, delays, fractions, counts."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
 
+from bench.durations import parse_seconds, parse_think_time
 from scenarios.keys import SKEW_SYNTAX, Skew, parse_skew
 from targets.common.delay import DELAY_SYNTAX, parse_delay
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_seconds(text: str) -> float:
-    """'30s', '2m', '1.5h', '500ms' or a bare number of seconds -> seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a duration; expected e.g. 30s, 2m, 1h or 500ms")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def parse_think_time(text: str) -> tuple[float, float]:
-    """'5s..15s' (uniform between), '2s' (always), or '0' (no thinking) -> (min, max) seconds."""
-    low_text, separator, high_text = text.partition("..")
-    try:
-        low = parse_seconds(low_text)
-        high = parse_seconds(high_text) if separator else low
-    except ValueError:
-        raise ValueError(f"{text!r} is not a think time; expected MIN..MAX like 5s..15s, one duration, or 0") from None
-    if low > high:
-        raise ValueError(f"{text!r}: expected MIN <= MAX")
-    return low, high
 
 
 class Duration(click.ParamType[float]):
@@ -88,3 +64,39 @@ class DelayType(click.ParamType[str]):
         except ValueError as exc:
             self.fail(f"{exc} (expected {DELAY_SYNTAX})" if "expected" not in str(exc) else str(exc), param, ctx)
         return str(value)
+
+
+class Fraction(click.ParamType[float]):
+    """'30%' or 0.3: a fraction from 0 up to (not including) 1."""
+
+    name = "FRACTION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        try:
+            found = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a fraction; expected e.g. 30% or 0.3", param, ctx)
+        if not 0 <= found < 1:
+            self.fail(f"{value!r}: expected a fraction from 0% up to (not including) 100%", param, ctx)
+        return found
+
+
+class Counts(click.ParamType[tuple[int, ...]]):
+    """'1,2,4': distinct whole numbers of at least 1, in the order given."""
+
+    name = "N,N,..."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            counts = tuple(int(part) for part in str(value).split(","))
+        except ValueError:
+            expected = "expected whole numbers separated by commas, e.g. 1,2,4"
+            self.fail(f"{value!r} is not a list of counts; {expected}", param, ctx)
+        if min(counts) < 1 or len(set(counts)) != len(counts):
+            self.fail(f"{value!r}: expected distinct whole numbers of at least 1, e.g. 1,2,4", param, ctx)
+        return counts

@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from bench.commands.options import seed_options, seed_spec, server_options
+from bench.commands.options import seed_options, server_options
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import Infrastructure
 from bench.run.progress import RunProgress
 from bench.seed.load import SEED_TARGETS, SeedPlace, SeedReport, seed_target
+from bench.seed.sizes import seed_spec
 from bench.targets import TARGETS
 from targets.cqrs.settings import DEFAULT_NAMESPACE
 

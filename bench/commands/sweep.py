@@ -11,9 +11,10 @@ from rich.markdown import Markdown
 
 from bench.capacity.definition import SweepDefinition
 from bench.capacity.search import SearchPolicy
+from bench.commands.console import console
+from bench.commands.ending import end_as_it_ended
 from bench.commands.options import server_options
-from bench.commands.params import DelayType, Duration, ThinkTime
-from bench.commands.run import console, end_as_it_ended
+from bench.commands.params import Counts, DelayType, Duration, Fraction, ThinkTime
 from bench.compare.experiment import DEFAULT_EXPERIMENT, Arm, Experiment, ExperimentError, Servers, load_experiment
 from bench.report.location import REPORTS
 from bench.report.slo import SLO_SYNTAX, Slo, parse_slo
@@ -33,42 +34,6 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "resolution": (0.05, 0.10),
     "max_steps": (12, 6),
 }
-
-
-class Fraction(click.ParamType[float]):
-    """'30%' or 0.3: a fraction from 0 up to (not including) 1."""
-
-    name = "FRACTION"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        if isinstance(value, float):
-            return value
-        text = str(value).strip()
-        try:
-            found = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
-        except ValueError:
-            self.fail(f"{value!r} is not a fraction; expected e.g. 30% or 0.3", param, ctx)
-        if not 0 <= found < 1:
-            self.fail(f"{value!r}: expected a fraction from 0% up to (not including) 100%", param, ctx)
-        return found
-
-
-class Counts(click.ParamType[tuple[int, ...]]):
-    """'1,2,4': distinct whole numbers of at least 1, in the order given."""
-
-    name = "N,N,..."
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
-        if isinstance(value, tuple):
-            return value
-        try:
-            counts = tuple(int(part) for part in str(value).split(","))
-        except ValueError:
-            self.fail(f"{value!r} is not a list of counts; expected whole numbers separated by commas, e.g. 1,2,4",
-                      param, ctx)  # fmt: skip
-        if min(counts) < 1 or len(set(counts)) != len(counts):
-            self.fail(f"{value!r}: expected distinct whole numbers of at least 1, e.g. 1,2,4", param, ctx)
-        return counts
 
 
 def _slos(texts: tuple[str, ...], experiment: Experiment | None) -> tuple[Slo, ...]:

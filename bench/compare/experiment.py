@@ -33,11 +33,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.commands.options import DATABASE_SIZES
-from bench.commands.params import parse_seconds, parse_think_time
+from bench.durations import parse_seconds, parse_think_time
 from bench.report.slo import Slo, parse_slo
 from bench.run.settings import LoadSettings, RunSettings
 from bench.seed.dataset import SeedSpec
+from bench.seed.sizes import DATABASE_SIZES
 from bench.targets import TARGETS
 from scenarios.catalog import DEFAULT_MIX, DEFAULT_THINK_TIME, DEFAULT_VISIBILITY_SHARE, MIXES, SCENARIOS
 from scenarios.keys import SKEW_SYNTAX, parse_skew
