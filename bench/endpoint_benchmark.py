@@ -29,13 +29,14 @@ from rich.table import Table
 
 from bench.infra.processes import stop_process_tree
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV, Infrastructure
+from bench.infra.target_process import server_settings, start_target
 from bench.run.collectors.processes import ProcessTreeSampler
 from bench.run.validity import GENERATOR_CPU_LIMIT
 from bench.seed.api import seed_through_api
-from bench.seed.dataset import Dataset, SeedSpec
 from bench.seed.keys import write_key_file
-from bench.targets import TARGETS, server_settings, start_target
 from scenarios.catalog import ENDPOINTS
+from targets.common.dataset import Dataset, SeedSpec
+from targets.registry import get_target, target_names
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "endpoint.py"
 GENERATOR_SATURATED = "CPU usage above 90%"
@@ -119,7 +120,7 @@ def run_locust(
 
 
 @click.command()
-@click.option("--target", type=click.Choice(sorted(TARGETS)), required=True)
+@click.option("--target", type=click.Choice(target_names()), required=True)
 @click.option(
     "--endpoint",
     "endpoints",
@@ -158,7 +159,7 @@ def main(
     redis_url: str | None,
     out: Path | None,
 ) -> None:
-    spec = TARGETS[target]
+    spec = get_target(target)
     out = out or Path(tempfile.mkdtemp(prefix=f"cqrsb-endpoints-{target}-"))
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True, soft_wrap=True, highlight=False)

@@ -33,10 +33,11 @@ from rich.table import Table
 from scipy.stats import bootstrap
 
 from bench.infra.processes import stop_process_tree
-from bench.seed.dataset import Dataset, SeedSpec
+from bench.infra.target_process import start_target
 from bench.seed.keys import write_keys
-from bench.targets import TARGETS, start_target
 from scenarios.catalog import ACCOUNT_KEYS
+from targets.common.dataset import Dataset, SeedSpec
+from targets.registry import get_target
 
 ENDPOINT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "endpoint.py"
 DEADLINE_MARGIN = 120.0  # seconds a run may take beyond its planned time before it is stopped
@@ -71,7 +72,7 @@ def steady_rate_from_history(history: Path, warmup: float) -> float:
 def run_plain(users: int, processes: int, duration: float, warmup: float, work: Path) -> float:
     keys = work / "keys"
     write_keys(Dataset(SeedSpec(5000, 1, 1000, 0, 1)), keys)
-    target = start_target(TARGETS["floor"], settings_env={"BENCH_FLOOR_DELAY": "none"}, log_dir=work)
+    target = start_target(get_target("floor"), settings_env={"BENCH_FLOOR_DELAY": "none"}, log_dir=work)
     prefix = work / "plain"
     argv = [sys.executable, "-m", "locust", "-f", str(ENDPOINT_SCENARIO), "--headless",
             "--host", target.base_url, "--users", str(users), "--spawn-rate", str(users),

@@ -27,7 +27,8 @@ import click
 import httpx
 
 from bench.infra.stack import Infrastructure
-from bench.targets import TARGETS, start_target
+from bench.infra.target_process import start_target
+from targets.registry import get_target
 
 
 def _percentile(samples: list[float], fraction: float) -> float:
@@ -128,7 +129,7 @@ def main(seconds: float, writers: int, accounts: int, projectors: int, workers: 
         assert infra.redis_url is not None
         settings = {"BENCH_PG_DSN": infra.database_dsn, "BENCH_REDIS_URL": infra.redis_url}
         target = start_target(
-            TARGETS["cqrs"], settings_env=settings, log_dir=log_dir, workers=workers, projectors=projectors
+            get_target("cqrs"), settings_env=settings, log_dir=log_dir, workers=workers, projectors=projectors
         )
         try:
             writes, elapsed, windows, stale = asyncio.run(

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bench.commands.compare import EXIT_SLO_FAILED
+from bench.rundir.checks import DataChecks
+from bench.rundir.files import DATA_CHECKS
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -53,7 +56,7 @@ def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) ->
     assert [(m["experiment"]["arm"], m["experiment"]["repetition"]) for m in manifests] == [
         ("crud", 0), ("cqrs", 0), ("crud", 1), ("cqrs", 1)
     ]  # fmt: skip
-    assert all(json.loads((run / "invariants.json").read_text())["passed"] for run in runs)
+    assert all(msgspec.json.decode((run / DATA_CHECKS).read_bytes(), type=DataChecks).passed for run in runs)
 
     rows = headline_rows((report / "report.md").read_text())
     assert [row[0] for row in rows] == HEADLINE

@@ -17,7 +17,8 @@ import pytest
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.probe import wait_until
 from bench.infra.stack import Infrastructure
-from bench.targets import TARGETS, RunningTarget, start_target
+from bench.infra.target_process import RunningTarget, start_target
+from targets.registry import get_target
 from tests.conftest import target_settings
 
 pytestmark = pytest.mark.timeout(150)
@@ -123,7 +124,7 @@ def test_the_open_model_achieves_the_asked_rate_on_floor(tmp_path: Path) -> None
 def crud_target(infra: Infrastructure, tmp_path: Path) -> Iterator[RunningTarget]:
     assert infra.postgres is not None
     dsn = create_database(infra.postgres.admin_dsn)
-    target = start_target(TARGETS["crud"], settings_env=target_settings(infra, dsn), log_dir=tmp_path)
+    target = start_target(get_target("crud"), settings_env=target_settings(infra, dsn), log_dir=tmp_path)
     try:
         yield target
     finally:

@@ -32,9 +32,9 @@ from bench.report.rundata import RunData
 from bench.report.slo import parse_slo
 from bench.run.settings import LoadSettings
 from bench.run.validity import judge
-from bench.seed.dataset import SeedSpec
 from scenarios.hdr import encode, histogram_of
 from scenarios.keys import parse_skew
+from targets.common.dataset import SeedSpec
 
 pytestmark = pytest.mark.timeout(120)
 

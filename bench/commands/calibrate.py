@@ -15,8 +15,8 @@ from bench.run.calibration import ABSOLUTE_TOLERANCE_MS, RELATIVE_TOLERANCE, Cal
 from bench.run.orchestrate import RunOutcome, execute_run
 from bench.run.settings import LoadSettings, RunSettings
 from bench.run.summary import print_summary
-from bench.seed.dataset import SeedSpec
 from scenarios.keys import Skew
+from targets.common.dataset import SeedSpec
 from targets.common.delay import parse_delay
 
 DEFAULT_DELAY = "uniform:2ms..20ms"

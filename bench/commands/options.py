@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
-from bench.seed.dataset import SeedSpec
+from targets.common.dataset import SeedSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 

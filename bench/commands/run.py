@@ -16,9 +16,9 @@ from bench.infra.errors import InfraError
 from bench.run.orchestrate import RunOutcome, execute_run
 from bench.run.settings import LoadSettings, RunSettings
 from bench.run.summary import print_summary
-from bench.targets import TARGETS
 from scenarios.catalog import DEFAULT_MIX, DEFAULT_THINK_TIME, DEFAULT_VISIBILITY_SHARE, MIXES, SCENARIOS
 from scenarios.keys import Skew
+from targets.registry import target_names
 
 DEFAULT_OUT = Path("reports") / "runs"
 DEFAULT_USERS = 1_000
@@ -103,7 +103,7 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 @click.command()
-@click.option("--target", type=click.Choice(sorted(TARGETS)), default=None, help="Start this target and drive it.")
+@click.option("--target", type=click.Choice(target_names()), default=None, help="Start this target and drive it.")
 @click.option("--host", default=None, callback=_check_host, help="Drive a service already running at this base URL.")
 @click.option("--scenario", type=click.Choice(sorted(SCENARIOS)), required=True, help="The Locust scenario.")
 @click.option("--mix", type=click.Choice(list(MIXES)), default=DEFAULT_MIX, show_default=True,

@@ -92,7 +92,7 @@ class RunData:
         if not found.get("checked"):
             return f"not checked: {found.get('why_not_checked') or 'no reason given'}"
         failed = [str(check.get("name")) for check in found.get("checks") or [] if not check.get("passed")]
-        if found.get("passed") and not failed:
+        if not failed:
             return "passed"
         return "FAILED: " + (", ".join(failed) if failed else "the check reported a failure")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import math
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pandas as pd
 from rich.console import Console
 
@@ -42,6 +42,7 @@ from bench.run.sampling import Component, Sampler
 from bench.run.settings import RunSettings
 from bench.run.timeseries import write_timeseries
 from bench.run.validity import Validity, judge
+from bench.rundir.files import DATA_CHECKS
 
 LOCUST_STOP_TIMEOUT = 30.0  # Locust writes its statistics on the way out
 
@@ -156,7 +157,7 @@ def _check_invariants(settings: RunSettings, run: RunDirectory, stage: Stage) ->
         report = check_invariants(settings.target, database_dsn, stage.base_url)
     except (OSError, asyncpg.PostgresError, httpx.HTTPError, KeyError, ValueError) as error:
         report = not_checked(f"the check itself failed: {type(error).__name__}: {error}")
-    (run.path / "invariants.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    (run.path / DATA_CHECKS).write_bytes(msgspec.json.format(msgspec.json.encode(report)) + b"\n")
     run.update_manifest(invariants={"checked": report.checked, "passed": report.passed})
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import msgspec
+
 from bench.run.collectors.postgres import COUNTER_NAMES, PostgresCounters
 from bench.run.collectors.processes import ProcessTreeSampler
 from bench.run.collectors.target_stats import TargetStats, projection_lag
@@ -70,7 +72,7 @@ class Sampler:
         if self.target_stats is not None:
             stats = self.target_stats.sample()
             if stats is not None:
-                self._stats.write(json.dumps({"second": second, "stats": stats}) + "\n")
+                self._stats.write(json.dumps({"second": second, "stats": msgspec.to_builtins(stats)}) + "\n")
                 lag = projection_lag(stats)
                 if lag is not None:
                     self._lag.write([[second, *lag]])

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.infra.urls import redact_url
-from bench.seed.dataset import SeedSpec
 from scenarios.keys import Skew
+from targets.common.dataset import SeedSpec
 
 
 @dataclass(frozen=True)

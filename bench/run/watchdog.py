@@ -10,7 +10,7 @@ import psutil
 from bench.infra.postgres import EmbeddedPostgres
 from bench.infra.redis import EmbeddedRedis
 from bench.infra.stack import Infrastructure
-from bench.targets import RunningTarget
+from bench.infra.target_process import RunningTarget
 
 
 @dataclass
