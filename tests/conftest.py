@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -11,13 +12,15 @@ import pytest
 
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
-from bench.targets import TARGETS, RunningTarget, server_settings, start_target
+from bench.infra.target_process import RunningTarget, harness_settings, start_target
+from targets.cqrs.settings import CqrsSettings
+from targets.registry import all_targets, get_target
 from tests.api import Api
 from tests.cli_support import BenchCli
 from tests.cqrs_support import CqrsStore, cqrs_store, forget_database, new_database
 
-# The contract suite runs against every stateful target; a new target joins by being listed here.
-CONTRACT_TARGETS = ["crud", "cqrs"]
+# The contract suite runs against every target that keeps data (BENCH_TARGET_MODULES adds more).
+CONTRACT_TARGETS = [target.name for target in all_targets().values() if target.keeps_data]
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +37,15 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def target_settings(infra: Infrastructure, database_dsn: str | None) -> dict[str, str]:
     # Each target instance keeps its Redis keys under a namespace of its own (only cqrs uses Redis),
     # which also isolates them on an external server, where the harness holds just one db index.
-    return {
-        "BENCH_PG_POOL_SIZE": "8",
-        "BENCH_CQRS_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}",
-        **server_settings(database_dsn, infra.redis_url),
-    }
+    shared = replace(harness_settings(database_dsn, infra.redis_url), pg_pool_size=8)
+    cqrs = replace(CqrsSettings.from_env(), namespace=f"test-{uuid.uuid4().hex[:12]}")
+    return {**shared.to_env(), **cqrs.to_env()}
 
 
 @pytest.fixture(scope="session", params=CONTRACT_TARGETS)
 def running_target(request: pytest.FixtureRequest, infra: Infrastructure, logs_dir: Path) -> Iterator[RunningTarget]:
     """One target process per target name for the session, on a database of its own (cqrs: with its projector)."""
-    spec = TARGETS[request.param]
+    spec = get_target(request.param)
     assert infra.postgres is not None
     database_dsn = create_database(infra.postgres.admin_dsn) if spec.needs_postgres else None
     target = start_target(spec, settings_env=target_settings(infra, database_dsn), log_dir=logs_dir)

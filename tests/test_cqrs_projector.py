@@ -18,13 +18,14 @@ import asyncpg
 import pytest
 
 from bench.infra.processes import spawn, stop_process_tree
-from bench.targets import TARGETS, start_companion
+from bench.infra.target_process import start_companion
 from targets.common import contract
 from targets.common.errors import NotFound
 from targets.cqrs import commands
 from targets.cqrs.events import AccountOpened
 from targets.cqrs.eventstore import Cursor, EventStore, init_connection
 from targets.cqrs.state import evolve
+from targets.registry import get_target
 from tests.cqrs_support import CqrsStore, eventually, store_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
@@ -39,7 +40,7 @@ def start_projector(tmp_path: Path) -> Iterator[StartProjector]:
 
     def start(store: CqrsStore, shard: int = 0, shards: int = 1, **settings: str) -> Popen[bytes]:
         env = store_settings(store.dsn, store.redis_url, store.namespace.name, **settings)
-        process = start_companion(TARGETS["cqrs"], shard, shards, settings_env=env, log_dir=tmp_path)
+        process = start_companion(get_target("cqrs"), shard, shards, settings_env=env, log_dir=tmp_path)
         started.append(process)
         return process
 

@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from bench.infra.stack import Infrastructure
-from bench.targets import TARGETS, RunningTarget, start_target
+from bench.infra.target_process import RunningTarget, start_target
 from targets.cqrs.events import OrderCreated
+from targets.registry import get_target
 from tests.cqrs_support import CqrsStore, cqrs_store, eventually, forget_database, new_database, store_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -30,7 +31,7 @@ def target(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> I
     dsn = new_database(infra)
     settings = store_settings(dsn, infra.redis_url, f"test-{uuid.uuid4().hex[:12]}")
     running = start_target(
-        TARGETS["cqrs"], settings_env=settings, log_dir=tmp_path_factory.mktemp("cqrs"), projectors=PROJECTORS
+        get_target("cqrs"), settings_env=settings, log_dir=tmp_path_factory.mktemp("cqrs"), projectors=PROJECTORS
     )
     try:
         yield running

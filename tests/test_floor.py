@@ -12,16 +12,17 @@ import httpx
 import pytest
 
 from bench.infra.errors import InfraError
-from bench.targets import TARGETS, RunningTarget, start_target
+from bench.infra.target_process import RunningTarget, start_target
 from targets.common.delay import parse_delay
 from targets.common.settings import SettingsError, TargetSettings
+from targets.registry import get_target
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")
 def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTarget]:
-    target = start_target(TARGETS["floor"], settings_env={"BENCH_FLOOR_DELAY": "fixed:30ms"},
+    target = start_target(get_target("floor"), settings_env={"BENCH_FLOOR_DELAY": "fixed:30ms"},
                           log_dir=tmp_path_factory.mktemp("floor"))  # fmt: skip
     yield target
     target.stop()
@@ -53,7 +54,7 @@ def test_floor_applies_the_configured_delay(floor: RunningTarget) -> None:
 
 def test_invalid_setting_stops_the_target_before_it_starts(tmp_path: Path) -> None:
     with pytest.raises(InfraError, match="BENCH_FLOOR_DELAY"):
-        start_target(TARGETS["floor"], settings_env={"BENCH_FLOOR_DELAY": "fast"}, log_dir=tmp_path)
+        start_target(get_target("floor"), settings_env={"BENCH_FLOOR_DELAY": "fast"}, log_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def test_a_stall_is_parsed_as_blocked_time_and_period() -> None:
 
 
 def test_a_stall_blocks_every_request_for_a_while_once_per_period(tmp_path: Path) -> None:
-    target = start_target(TARGETS["floor"], settings_env={"BENCH_FLOOR_DELAY": "stall:300ms/1s"}, log_dir=tmp_path)
+    target = start_target(get_target("floor"), settings_env={"BENCH_FLOOR_DELAY": "stall:300ms/1s"}, log_dir=tmp_path)
     try:
         with httpx.Client(base_url=target.base_url) as client:
             client.get("/health")

@@ -14,10 +14,12 @@ import pytest
 
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
+from bench.infra.target_process import RunningTarget, start_target
 from bench.run.invariants import check_invariants
-from bench.seed.dataset import SeedSpec
-from bench.seed.load import SeedPlace, seed_target
-from bench.targets import TARGETS, RunningTarget, start_target
+from bench.seed.load import seed_target
+from targets.common.dataset import SeedSpec
+from targets.common.seeding import SeedPlace
+from targets.registry import get_target
 from tests.conftest import target_settings
 
 pytestmark = pytest.mark.timeout(120)
@@ -40,7 +42,7 @@ def seeded(request: pytest.FixtureRequest, infra: Infrastructure, tmp_path: Path
     settings = target_settings(infra, database_dsn)
     seed_target(request.param, SMALL, keys_dir=tmp_path / "keys",
                 place=SeedPlace(database_dsn, infra.redis_url, settings))  # fmt: skip
-    target = start_target(TARGETS[request.param], settings_env=settings, log_dir=tmp_path)
+    target = start_target(get_target(request.param), settings_env=settings, log_dir=tmp_path)
     try:
         account_ids = (tmp_path / "keys" / "accounts.txt").read_text().split()
         with httpx.Client(base_url=target.base_url, timeout=10.0) as client:

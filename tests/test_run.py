@@ -15,6 +15,7 @@ import pytest
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.probe import wait_until
 from bench.infra.stack import Infrastructure
+from bench.infra.target_process import RunningTarget, start_target
 from bench.rundir import files
 from bench.rundir.columns import Component
 from bench.rundir.files import ALL
@@ -23,9 +24,9 @@ from bench.rundir.phases import Phase
 from bench.rundir.read import read_manifest, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
 from bench.rundir.validity import EndKind
-from bench.targets import TARGETS, RunningTarget, start_target
 from scenarios.probes import PROBES
 from targets.common.endpoints import CONTRACT
+from targets.registry import get_target
 from tests.cli_support import BenchCli
 from tests.conftest import target_settings
 
@@ -153,7 +154,7 @@ def test_the_open_model_achieves_the_asked_rate_on_floor(tmp_path: Path) -> None
 def crud_target(infra: Infrastructure, tmp_path: Path) -> Iterator[RunningTarget]:
     assert infra.postgres is not None
     dsn = create_database(infra.postgres.admin_dsn)
-    target = start_target(TARGETS["crud"], settings_env=target_settings(infra, dsn), log_dir=tmp_path)
+    target = start_target(get_target("crud"), settings_env=target_settings(infra, dsn), log_dir=tmp_path)
     try:
         yield target
     finally:

@@ -12,9 +12,11 @@ import pytest
 
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
-from bench.seed.dataset import SeedSpec
-from bench.seed.load import SeedPlace, seed_target
-from bench.targets import TARGETS, start_target
+from bench.infra.target_process import start_target
+from bench.seed.load import seed_target
+from targets.common.dataset import SeedSpec
+from targets.common.seeding import SeedPlace
+from targets.registry import get_target
 from tests.conftest import target_settings
 
 pytestmark = pytest.mark.timeout(120)
@@ -104,7 +106,7 @@ def test_crud_and_cqrs_seeded_alike_answer_alike(
         settings = target_settings(infra, fresh_database())
         place = SeedPlace(settings["BENCH_PG_DSN"], infra.redis_url, settings)
         seed_target(name, SPEC, keys_dir=tmp_path / name, place=place)
-        target = start_target(TARGETS[name], settings_env=settings, log_dir=tmp_path)
+        target = start_target(get_target(name), settings_env=settings, log_dir=tmp_path)
         try:
             with httpx.Client(base_url=target.base_url, timeout=10) as client:
                 accounts = (tmp_path / name / "accounts.txt").read_text().split()[:5]

@@ -32,8 +32,8 @@ from bench.run.settings import LoadSettings
 from bench.run.validity import judge
 from bench.rundir.files import ALL
 from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
-from bench.seed.dataset import SeedSpec
 from scenarios.keys import parse_skew
+from targets.common.dataset import SeedSpec
 from tests import rundir_support
 from tests.cli_support import BenchCli
 from tests.rundir_support import endpoint, manifest, steady

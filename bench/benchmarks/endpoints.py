@@ -26,11 +26,11 @@ from bench.benchmarks.serve import served_target
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
 from bench.rundir.steady import Percentiles
 from bench.seed.api import seed_through_api
-from bench.seed.dataset import Dataset, SeedSpec
 from bench.seed.keys import write_key_file
-from bench.targets import TARGETS
 from scenarios.catalog import ACCOUNT_KEYS, ENDPOINT_HISTOGRAM_DIR_ENV, ENDPOINTS, SCENARIO_DIR
 from scenarios.hdr import new_histogram, summary
+from targets.common.dataset import Dataset, SeedSpec
+from targets.registry import target_names
 
 LOCUSTFILE = SCENARIO_DIR / "endpoint.py"
 TARGET = "target"
@@ -104,7 +104,7 @@ def table(results: EndpointResults) -> Table:
 
 
 @click.command()
-@click.option("--target", type=click.Choice(sorted(TARGETS)), required=True)
+@click.option("--target", type=click.Choice(target_names()), required=True)
 @click.option(
     "--endpoint",
     "endpoints",

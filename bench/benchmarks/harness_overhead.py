@@ -33,10 +33,10 @@ from bench.benchmarks.output import JSON_OPTION, print_table, progress, write_js
 from bench.benchmarks.serve import served_target
 from bench.report.rundata import RunData
 from bench.rundir.files import ALL
-from bench.seed.dataset import Dataset, SeedSpec
 from bench.seed.keys import write_keys
 from bench.stats.bootstrap import median_interval
 from scenarios.catalog import ACCOUNT_KEYS, SCENARIO_DIR
+from targets.common.dataset import Dataset, SeedSpec
 
 LOCUSTFILE = SCENARIO_DIR / "endpoint.py"
 PLAIN, BENCH = "plain", "bench"

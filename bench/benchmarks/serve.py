@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.infra.stack import Infrastructure
-from bench.targets import TARGETS, RunningTarget, server_settings, start_target
+from bench.infra.target_process import RunningTarget, server_settings, start_target
+from targets.registry import get_target
 
 
 @contextmanager
@@ -22,7 +23,7 @@ def served_target(
     settings: Mapping[str, str] | None = None,
 ) -> Iterator[RunningTarget]:
     """Start the servers target `name` needs (embedded unless a DSN / URL is given), then the target."""
-    spec = TARGETS[name]
+    spec = get_target(name)
     with Infrastructure(
         pg_dsn=pg_dsn or None,
         redis_url=redis_url or None,

@@ -19,7 +19,7 @@ from bench.compare.experiment import Arm, Servers
 from bench.report.slo import Slo
 from bench.run.load import MAX_ACTIONS_PER_USER_SECOND, OPEN_MODEL_RAMP_SECONDS, open_model_users
 from bench.run.settings import LoadSettings
-from bench.seed.dataset import SeedSpec
+from targets.common.dataset import SeedSpec
 
 LEVEL_RAMP_SECONDS = 2.0  # a concurrency level's users all start within this, whatever their number
 MIN_SPAWN_RATE = 20.0  # users/s: a handful of users need no ramp of seconds (steps are short)

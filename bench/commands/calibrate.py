@@ -17,9 +17,9 @@ from bench.run.orchestrate import RunOutcome, execute_run
 from bench.run.settings import LoadSettings, RunSettings
 from bench.run.summary import print_summary
 from bench.rundir.files import ALL
-from bench.seed.dataset import SeedSpec
 from bench.seed.sizes import DATABASE_SIZES
 from scenarios.keys import Skew
+from targets.common.dataset import SeedSpec
 from targets.common.delay import parse_delay
 
 DEFAULT_DELAY = "uniform:2ms..20ms"

@@ -14,9 +14,9 @@ from bench.run.load import DEFAULT_RAMP_SECONDS, DEFAULT_USERS, OPEN_MODEL_RAMP_
 from bench.run.orchestrate import execute_run
 from bench.run.settings import RunSettings
 from bench.seed.sizes import seed_spec
-from bench.targets import TARGETS
 from scenarios.catalog import DEFAULT_MIX, DEFAULT_THINK_TIME, DEFAULT_VISIBILITY_SHARE, MIXES, SCENARIOS
 from scenarios.keys import Skew
+from targets.registry import target_names
 
 
 def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -26,7 +26,7 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 @click.command()
-@click.option("--target", type=click.Choice(sorted(TARGETS)), default=None, help="Start this target and drive it.")
+@click.option("--target", type=click.Choice(target_names()), default=None, help="Start this target and drive it.")
 @click.option("--host", default=None, callback=_check_host, help="Drive a service already running at this base URL.")
 @click.option("--scenario", type=click.Choice(sorted(SCENARIOS)), required=True, help="The Locust scenario.")
 @click.option(

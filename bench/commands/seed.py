@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -12,10 +13,11 @@ from bench.commands.options import seed_options, server_options
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import Infrastructure
 from bench.run.progress import RunProgress
-from bench.seed.load import SEED_TARGETS, SeedPlace, SeedReport, seed_target
+from bench.seed.load import SeedReport, seed_target
 from bench.seed.sizes import seed_spec
-from bench.targets import TARGETS
-from targets.cqrs.settings import DEFAULT_NAMESPACE
+from targets.common.seeding import SeedPlace
+from targets.cqrs.settings import DEFAULT_NAMESPACE, CqrsSettings
+from targets.registry import get_target, target_names
 
 console = Console(stderr=True, highlight=False)
 
@@ -26,7 +28,7 @@ def _report(report: SeedReport, where: str) -> None:
 
 
 @click.command()
-@click.option("--target", type=click.Choice(sorted(set(TARGETS) & set(SEED_TARGETS))), required=True,
+@click.option("--target", type=click.Choice(target_names()), required=True,
               help="Whose data layout to load.")  # fmt: skip
 @seed_options
 @server_options
@@ -54,8 +56,8 @@ def seed(
     """
     spec = seed_spec({"accounts": accounts, "entries": entries, "customers": customers, "orders": orders}, seed,
                      through_api=False)  # fmt: skip
-    needs = TARGETS[target]
-    env = {"BENCH_CQRS_NAMESPACE": namespace}
+    needs = get_target(target)
+    env = replace(CqrsSettings.from_env(), namespace=namespace).to_env()
     if pg_dsn and needs.needs_redis and not redis_url:
         raise click.UsageError(f"seeding {target} into --pg-dsn also needs --redis-url for its read models")
     with ExitStack() as stack, RunProgress(console) as progress:

@@ -19,10 +19,10 @@ from bench.compare.experiment import DEFAULT_EXPERIMENT, Arm, Experiment, Experi
 from bench.report.location import REPORTS
 from bench.report.slo import SLO_SYNTAX, Slo, parse_slo
 from bench.run.settings import LoadSettings
-from bench.seed.dataset import SeedSpec
-from bench.targets import TARGETS
 from scenarios.catalog import DEFAULT_MIX, DEFAULT_VISIBILITY_SHARE, MIXES, SCENARIOS
 from scenarios.keys import parse_skew
+from targets.common.dataset import SeedSpec
+from targets.registry import target_names
 
 DEFAULT_SCENARIO = "mixed"
 # Small, so that every step (fresh servers, seeding, then load) starts within seconds.
@@ -119,7 +119,7 @@ def definition_from(experiment_file: Path | None, options: dict[str, Any]) -> Sw
 @click.command()
 @click.argument("experiment_file", metavar="[EXPERIMENT]", required=False,
                 type=click.Path(dir_okay=False, exists=True, path_type=Path))  # fmt: skip
-@click.option("--target", multiple=True, type=click.Choice(sorted(TARGETS)),
+@click.option("--target", multiple=True, type=click.Choice(target_names()),
               help="An arm of this target with default settings (repeatable); instead of EXPERIMENT.")  # fmt: skip
 @click.option("--slo", multiple=True,
               help="A service-level objective every step must meet, e.g. 'p99<100ms' or 'errors<0.1%' (repeatable; "

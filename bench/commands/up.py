@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -15,8 +16,9 @@ from bench.infra.logs import log_tail
 from bench.infra.probe import wait_until
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import Infrastructure
-from bench.targets import TARGETS, server_settings, start_target
+from bench.infra.target_process import floor_delay_setting, harness_settings, start_target
 from targets.common.delay import DELAY_SYNTAX, parse_delay
+from targets.registry import get_target, target_names
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -30,7 +32,7 @@ def _check_delay(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @click.command()
-@click.option("--target", type=click.Choice(sorted(TARGETS)), required=True, help="The service to start.")
+@click.option("--target", type=click.Choice(target_names()), required=True, help="The service to start.")
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Address the target binds to.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Target port; 0 picks a free one.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="uvicorn worker processes.")
@@ -77,7 +79,7 @@ def up(
     projectors: int,
 ) -> None:
     """Start the infrastructure and a target, print its base URL, and serve until Ctrl-C."""
-    spec = TARGETS[target]
+    spec = get_target(target)
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="cqrsb-up-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     with (
@@ -90,14 +92,13 @@ def up(
             keep_database=keep_database,
         ) as infra,
     ):
-        settings = {
-            "BENCH_PG_POOL_SIZE": str(pg_pool_size),
-            "BENCH_FLOOR_DELAY": floor_delay,
-            **server_settings(infra.database_dsn, infra.redis_url),
-        }
+        target_settings = harness_settings(infra.database_dsn, infra.redis_url)
+        target_settings = replace(
+            target_settings, pg_pool_size=pg_pool_size, floor_delay=floor_delay_setting(floor_delay)
+        )
         running = start_target(
             spec,
-            settings_env=settings,
+            settings_env=target_settings.to_env(),
             log_dir=log_dir,
             host=listen,
             port=port or None,

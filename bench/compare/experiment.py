@@ -36,12 +36,12 @@ from typing import Any, TypeVar
 from bench.durations import parse_seconds, parse_think_time
 from bench.report.slo import Slo, parse_slo
 from bench.run.settings import LoadSettings, RunSettings
-from bench.seed.dataset import SeedSpec
 from bench.seed.sizes import DATABASE_SIZES
-from bench.targets import TARGETS
 from scenarios.catalog import DEFAULT_MIX, DEFAULT_THINK_TIME, DEFAULT_VISIBILITY_SHARE, MIXES, SCENARIOS
 from scenarios.keys import SKEW_SYNTAX, parse_skew
+from targets.common.dataset import SeedSpec
 from targets.common.delay import DELAY_SYNTAX, parse_delay
+from targets.registry import target_names
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios" / "experiments"
 DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
@@ -270,8 +270,8 @@ def _arm(table: _Table, index: int) -> Arm:
     host = table.get("host", str, default=None)
     if (target is None) == (host is None):
         raise ExperimentError(f"arms[{index}] ({name}): expected either target = NAME or host = URL")
-    if target is not None and target not in TARGETS:
-        raise ExperimentError(f"arms[{index}].target = {target!r}: expected one of {', '.join(sorted(TARGETS))}")
+    if target is not None and target not in target_names():
+        raise ExperimentError(f"arms[{index}].target = {target!r}: expected one of {', '.join(target_names())}")
     if host is not None and not host.startswith(("http://", "https://")):
         raise ExperimentError(f"arms[{index}].host = {host!r}: expected a base URL like http://127.0.0.1:8000")
     keys_text = table.get("keys", str, default=None)

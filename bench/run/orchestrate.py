@@ -150,7 +150,11 @@ def _sampler(run: RunDirectory, stage: Stage, locust_pid: int) -> Sampler:
     generator = ProcessTreeSampler([locust_pid])
     components = [*stage.components, Component(ComponentName.GENERATOR, generator)]
     return Sampler(
-        run.path, components, generator=generator, postgres=stage.postgres, target_stats=TargetStats(stage.base_url)
+        run.path,
+        components,
+        generator=generator,
+        postgres=stage.postgres,
+        target_stats=TargetStats(stage.base_url, stage.target.spec.stats if stage.target is not None else None),
     )
 
 

@@ -10,13 +10,14 @@ import asyncio
 import os
 import shutil
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.infra.errors import InfraError
 from bench.infra.postgres import EmbeddedPostgres
 from bench.infra.redis import EmbeddedRedis
 from bench.infra.stack import Infrastructure
+from bench.infra.target_process import RunningTarget, floor_delay_setting, harness_settings, start_target
 from bench.run.collectors.postgres import PostgresCounters
 from bench.run.collectors.processes import ProcessTreeSampler
 from bench.run.rundir import RunDirectory
@@ -26,12 +27,12 @@ from bench.run.watchdog import Watchdog
 from bench.rundir.columns import Component as Part
 from bench.rundir.manifest import SeedRecord
 from bench.seed.api import seed_through_api
-from bench.seed.dataset import Dataset
 from bench.seed.keys import write_key_file, write_keys
-from bench.seed.load import SeedPlace, SeedReport, seed_target
-from bench.seed.progress import Progress
-from bench.targets import TARGETS, RunningTarget, server_settings, start_target
+from bench.seed.load import SeedReport, seed_target
 from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, ORDER_KEYS
+from targets.common.dataset import Dataset
+from targets.common.seeding import Progress, SeedPlace
+from targets.registry import get_target
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Stage:
 def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress: Progress) -> Stage:
     if settings.target is None:
         return _prepare_external(settings, run, progress)
-    spec = TARGETS[settings.target]
+    spec = get_target(settings.target)
     infra = stack.enter_context(
         Infrastructure(
             pg_dsn=settings.pg_dsn,
@@ -79,12 +80,13 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
 
 
 def _target_env(settings: RunSettings, infra: Infrastructure) -> dict[str, str]:
-    return {
-        "BENCH_PG_POOL_SIZE": str(settings.pg_pool_size),
-        "BENCH_FLOOR_DELAY": settings.floor_delay,
-        "BENCH_FLOOR_SPIN_US": str(round(settings.floor_spin * 1e6)),
-        **server_settings(infra.database_dsn, infra.redis_url),
-    }
+    target = replace(
+        harness_settings(infra.database_dsn, infra.redis_url),
+        pg_pool_size=settings.pg_pool_size,
+        floor_delay=floor_delay_setting(settings.floor_delay),
+        floor_spin_us=round(settings.floor_spin * 1e6),
+    )
+    return target.to_env()
 
 
 def _seed_record(report: SeedReport) -> SeedRecord:

@@ -8,10 +8,11 @@ not observable, with the reason, instead of being guessed at.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+import msgspec
 
 from bench.run.collectors.postgres import PostgresCounters
 from bench.run.collectors.processes import ProcessTreeSampler
@@ -19,6 +20,7 @@ from bench.run.collectors.target_stats import TargetStats, projection_lag
 from bench.rundir import columns, files
 from bench.rundir.columns import POSTGRES_COUNTERS, GeneratorRole
 from bench.rundir.manifest import OBSERVED, SEEN_POSTGRES_COUNTERS, SEEN_TARGET_STATS, Observability
+from bench.rundir.samples import TargetStatsSample
 from scenarios.csvlog import CsvLog
 
 
@@ -51,7 +53,7 @@ class Sampler:
         self._generator = CsvLog(run / files.GENERATOR_SAMPLES, columns.GENERATOR)
         self._postgres = CsvLog(run / files.POSTGRES_SAMPLES, columns.POSTGRES)
         self._lag = CsvLog(run / files.PROJECTION_LAG_SAMPLES, columns.PROJECTION_LAG)
-        self._stats: IO[str] = (run / files.TARGET_STATS_SAMPLES).open("w")
+        self._stats: IO[bytes] = (run / files.TARGET_STATS_SAMPLES).open("wb")
 
     def sample(self, second: int) -> None:
         for component in self.components:
@@ -71,7 +73,7 @@ class Sampler:
         if self.target_stats is not None:
             stats = self.target_stats.sample()
             if stats is not None:
-                self._stats.write(json.dumps({"second": second, "stats": stats}) + "\n")
+                self._stats.write(msgspec.json.encode(TargetStatsSample(second, stats)) + b"\n")
                 lag = projection_lag(stats)
                 if lag is not None:
                     self._lag.write([[second, *lag]])

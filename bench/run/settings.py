@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bench.infra.urls import redact_url
 from bench.rundir.manifest import RecordedLoad, RecordedSettings
-from bench.seed.dataset import SeedSpec
 from scenarios.keys import Skew
+from targets.common.dataset import SeedSpec
 
 
 @dataclass(frozen=True)

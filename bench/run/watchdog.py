@@ -10,8 +10,8 @@ import psutil
 from bench.infra.postgres import EmbeddedPostgres
 from bench.infra.redis import EmbeddedRedis
 from bench.infra.stack import Infrastructure
+from bench.infra.target_process import RunningTarget
 from bench.rundir.validity import Ending, EndKind
-from bench.targets import RunningTarget
 
 
 @dataclass

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench.seed.dataset import ORDER_FATES, Dataset
-from bench.seed.progress import Progress, no_progress
+from targets.common.dataset import ORDER_FATES, Dataset
+from targets.common.seeding import Progress, no_progress
 
 CONCURRENCY = 32
 TIMEOUT_SECONDS = 30.0

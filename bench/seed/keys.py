@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.seed.dataset import Dataset
 from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, ORDER_KEYS
+from targets.common.dataset import Dataset
 
 
 def write_key_file(path: Path, ids: Sequence[uuid.UUID | str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.seed.dataset import SeedSpec
+from targets.common.dataset import SeedSpec
 
 # Statements over hundreds of entries and dashboards over dozens of orders: the heavy reads
 # are heavy. About 1.2 million rows; seeded in under 10 s into the embedded PostgreSQL.

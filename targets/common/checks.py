@@ -6,7 +6,13 @@ harness stores them in the run directory (bench/rundir) as they are.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
 import msgspec
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 class DataCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -19,3 +25,7 @@ def count_check(name: str, bad: int, what: str, total: int | None = None) -> Dat
     """Passed iff `bad` is zero; the detail says how many of how many were `what`."""
     of = f" of {total:,}" if total is not None else ""
     return DataCheck(name, bad == 0, f"none{of} {what}" if bad == 0 else f"{bad:,}{of} {what}")
+
+
+# A target's checks: given a connection to its database and its base URL, after the load stopped.
+DataChecker = Callable[["asyncpg.Connection", str], Awaitable[list[DataCheck]]]

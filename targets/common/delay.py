@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from statistics import NormalDist
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(us|ms|s)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e-?\d+)?)\s*(us|ms|s)\s*$")
 _UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 _Z99 = NormalDist().inv_cdf(0.99)
 
@@ -26,7 +26,7 @@ DELAY_SYNTAX = (
 
 
 def parse_duration(text: str) -> float:
-    """'250us', '5ms', '1.5s' -> seconds."""
+    """'250us', '5ms', '1.5s' (or '2.5e-05s', as `DelayDistribution.spec` writes them) -> seconds."""
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"{text!r} is not a duration like 250us, 5ms or 1.5s")
@@ -43,6 +43,16 @@ class DelayDistribution:
     def stall(self) -> tuple[float, float] | None:
         """(blocked seconds, period seconds) of a stall; None for the service-time kinds."""
         return (self.a, self.b) if self.kind == "stall" else None
+
+    @property
+    def spec(self) -> str:
+        """The text `parse_delay` reads back into this distribution (seconds written exactly)."""
+        if self.kind == "none":
+            return "none"
+        if self.kind in ("fixed", "exponential"):
+            return f"{self.kind}:{self.a!r}s"
+        separator = "/" if self.kind == "stall" else ".."
+        return f"{self.kind}:{self.a!r}s{separator}{self.b!r}s"
 
     def sample(self, rng: random.Random) -> float:
         """One delay in seconds."""

@@ -24,6 +24,7 @@ from targets.common.contract import (
     OrderTransitioned,
     Statement,
 )
+from targets.common.stats import Stats
 
 T = TypeVar("T")
 
@@ -75,6 +76,6 @@ class Service(Protocol):
 
     async def customer_orders(self, customer_id: uuid.UUID, limit: int) -> CustomerOrders: ...
 
-    async def stats(self) -> dict[str, object]: ...
+    async def stats(self) -> Stats: ...
 
     async def close(self) -> None: ...

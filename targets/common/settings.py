@@ -58,6 +58,21 @@ class TargetSettings:
             floor_spin_us=int_setting(env, "BENCH_FLOOR_SPIN_US", 0, low=0, high=100_000),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The environment `from_env` reads these settings back from (unset servers are left out)."""
+        env = {
+            "BENCH_PG_POOL_SIZE": str(self.pg_pool_size),
+            "BENCH_MAX_BODY_BYTES": str(self.max_body_bytes),
+            "BENCH_READ_WAIT_MS": str(self.read_wait_ms),
+            "BENCH_FLOOR_DELAY": self.floor_delay.spec,
+            "BENCH_FLOOR_SPIN_US": str(self.floor_spin_us),
+        }
+        if self.pg_dsn is not None:
+            env["BENCH_PG_DSN"] = self.pg_dsn
+        if self.redis_url is not None:
+            env["BENCH_REDIS_URL"] = self.redis_url
+        return env
+
     def require_pg_dsn(self) -> str:
         if self.pg_dsn is None:
             raise SettingsError("BENCH_PG_DSN: required by this target (a PostgreSQL DSN), but not set")

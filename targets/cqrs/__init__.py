@@ -1,0 +1,18 @@
+"""The CQRS/event-sourced target: a PostgreSQL event store, projector processes, Redis read models."""
+
+from targets.common.description import Companion, TargetDescription
+from targets.common.settings import TargetSettings
+from targets.cqrs.settings import CqrsSettings
+from targets.cqrs.stats import CqrsStats
+
+TARGET = TargetDescription(
+    name="cqrs",
+    app="targets.cqrs.app:create_app",
+    stats=CqrsStats,
+    needs_postgres=True,
+    needs_redis=True,
+    companion=Companion("targets.cqrs.projector", count_env="BENCH_CQRS_PROJECTORS"),
+    settings=(TargetSettings, CqrsSettings),
+    seeding="targets.cqrs.seeding:SEEDING",
+    checks="targets.cqrs.checks:check_data",
+)

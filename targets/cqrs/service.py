@@ -10,6 +10,7 @@ import redis.asyncio as redis
 from targets.common import contract
 from targets.common.service import Idempotency, Read, Written
 from targets.common.settings import TargetSettings
+from targets.common.stats import PoolStats
 from targets.cqrs import commands
 from targets.cqrs.bus import CommandBus
 from targets.cqrs.cache import StateCache
@@ -21,6 +22,7 @@ from targets.cqrs.queries import QuerySide
 from targets.cqrs.readmodels import Namespace
 from targets.cqrs.settings import CqrsSettings, require_redis_url
 from targets.cqrs.shards import Shard
+from targets.cqrs.stats import CqrsStats, Projection, ShardProjection, WriteSide
 from targets.cqrs.waiter import AppliedVersions
 
 
@@ -109,36 +111,29 @@ class CqrsService:
     async def customer_orders(self, customer_id: uuid.UUID, limit: int) -> contract.CustomerOrders:
         return await self.queries.customer_orders(customer_id, limit)
 
-    async def stats(self) -> dict[str, object]:
+    async def stats(self) -> CqrsStats:
         """Projection lag per shard (events past its checkpoint, age of the oldest of them), and write-side counters."""
         generation = int(await self.client.get(self.namespace.current) or 1)
         checkpoints = await self.client.hgetall(self.namespace.checkpoints(generation))
-        lags = []
+        shards = []
         for index in range(self.cqrs.projectors):
             shard = Shard(index, self.cqrs.projectors)
             cursor = Cursor.decode(checkpoints.get(shard.name.encode()) or checkpoints.get(b"all"))
-            lags.append((shard, cursor, await self.store.lag(cursor, shard)))
-        return {
-            "target": self.name,
-            "projection": {
-                "generation": generation,
-                "events_behind": sum(lag.events_behind for _, _, lag in lags),
-                "seconds_behind": max(lag.seconds_behind for _, _, lag in lags),
-                "shards": [
-                    {
-                        "shard": shard.name,
-                        "checkpoint": cursor.encode(),
-                        "events_behind": lag.events_behind,
-                        "seconds_behind": lag.seconds_behind,
-                    }
-                    for shard, cursor, lag in lags
-                ],
-                "horizon_holder": await self.store.horizon_holder(),
-            },
-            "write_side": {
-                "version_conflicts_retried": self.handlers.conflicts,
-                "cached_states": len(self.handlers.cache),
-                "notifies_sent": self.notifier.sent,
-            },
-            "pool": {"size": self.pool.get_size(), "idle": self.pool.get_idle_size()},
-        }
+            lag = await self.store.lag(cursor, shard)
+            shards.append(ShardProjection(shard.name, cursor.encode(), lag.events_behind, lag.seconds_behind))
+        return CqrsStats(
+            target=self.name,
+            projection=Projection(
+                generation=generation,
+                events_behind=sum(shard.events_behind for shard in shards),
+                seconds_behind=max(shard.seconds_behind for shard in shards),
+                shards=shards,
+                horizon_holder=await self.store.horizon_holder(),
+            ),
+            write_side=WriteSide(
+                version_conflicts_retried=self.handlers.conflicts,
+                cached_states=len(self.handlers.cache),
+                notifies_sent=self.notifier.sent,
+            ),
+            pool=PoolStats(self.pool.get_size(), self.pool.get_idle_size()),
+        )

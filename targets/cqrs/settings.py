@@ -44,6 +44,19 @@ class CqrsSettings:
             crash_after_batches=int_setting(env, "BENCH_CQRS_CRASH_AFTER_BATCHES", 0, low=0, high=1_000_000),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """The environment `from_env` reads these settings back from."""
+        return {
+            "BENCH_CQRS_NAMESPACE": self.namespace,
+            "BENCH_CQRS_PROJECTORS": str(self.projectors),
+            "BENCH_CQRS_APPEND_ATTEMPTS": str(self.append_attempts),
+            "BENCH_CQRS_STATE_CACHE": str(self.state_cache_size),
+            "BENCH_CQRS_BATCH": str(self.batch_size),
+            "BENCH_CQRS_POLL_MS": str(self.poll_ms),
+            "BENCH_CQRS_MIN_POLL_MS": str(self.min_poll_ms),
+            "BENCH_CQRS_CRASH_AFTER_BATCHES": str(self.crash_after_batches),
+        }
+
     def for_manifest(self) -> dict[str, object]:
         recorded = asdict(self)
         recorded.pop("crash_after_batches")

@@ -15,7 +15,9 @@ from targets.common.errors import BalanceLimit, InsufficientFunds, InvalidTransi
 from targets.common.idempotency import encode_response, replay
 from targets.common.service import Idempotency, Read, Written
 from targets.common.settings import TargetSettings
+from targets.common.stats import PoolStats
 from targets.crud import queries
+from targets.crud.stats import CrudStats
 
 T = TypeVar("T")
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -216,11 +218,8 @@ class CrudService:
             lifetime_total=rows[0]["lifetime_total"] if rows else 0,
         )
 
-    async def stats(self) -> dict[str, object]:
-        return {
-            "target": self.name,
-            "pool": {"size": self.pool.get_size(), "idle": self.pool.get_idle_size()},
-        }
+    async def stats(self) -> CrudStats:
+        return CrudStats(target=self.name, pool=PoolStats(self.pool.get_size(), self.pool.get_idle_size()))
 
 
 def _behind(version: int, min_version: int | None) -> bool:

@@ -20,6 +20,7 @@ from targets.common import contract
 from targets.common.delay import DelayDistribution
 from targets.common.service import Idempotency, Read, Written
 from targets.common.settings import TargetSettings
+from targets.floor.stats import FloorStats
 
 _EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -129,8 +130,8 @@ class FloorService:
             lifetime_total=0,
         )
 
-    async def stats(self) -> dict[str, object]:
-        return {"target": self.name, "requests": self.requests, "delay": self.delay.kind}
+    async def stats(self) -> FloorStats:
+        return FloorStats(target=self.name, requests=self.requests, delay=self.delay.kind)
 
 
 async def _stall_every(blocked: float, period: float) -> None:

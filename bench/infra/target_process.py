@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from subprocess import Popen
 
@@ -15,58 +15,16 @@ from bench.infra.logs import log_tail
 from bench.infra.ports import free_tcp_port
 from bench.infra.probe import wait_until
 from bench.infra.processes import spawn, stop_process_tree
+from targets.common.delay import DelayDistribution, parse_delay
+from targets.common.description import TargetDescription
 from targets.common.settings import SettingsError, TargetSettings
 
 READY_FILE_ENV = "BENCH_READY_FILE"
 
 
-@dataclass(frozen=True)
-class Companion:
-    """Processes that run beside a target's API workers (the CQRS projectors): `count` of them, each told its index.
-
-    Each is started as `python -m <module> <index_flag> I <count_flag> N` with the target's settings and
-    READY_FILE_ENV naming a file it creates once it works. The count is also given to the API workers as
-    `count_env`, so that they know how many there are.
-    """
-
-    module: str
-    count_env: str
-    default_count: int = 1
-    index_flag: str = "--shard"
-    count_flag: str = "--shards"
-
-    def argv(self, index: int, count: int) -> list[str]:
-        return [sys.executable, "-m", self.module, self.index_flag, str(index), self.count_flag, str(count)]
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    name: str
-    app: str
-    needs_postgres: bool
-    needs_redis: bool
-    companion: Companion | None = None
-
-
-TARGETS: dict[str, TargetSpec] = {
-    spec.name: spec
-    for spec in (
-        TargetSpec("crud", "targets.crud.app:create_app", needs_postgres=True, needs_redis=False),
-        TargetSpec("floor", "targets.floor.app:create_app", needs_postgres=False, needs_redis=False),
-        TargetSpec(
-            "cqrs",
-            "targets.cqrs.app:create_app",
-            needs_postgres=True,
-            needs_redis=True,
-            companion=Companion("targets.cqrs.projector", count_env="BENCH_CQRS_PROJECTORS"),
-        ),
-    )
-}
-
-
 @dataclass
 class RunningTarget:
-    spec: TargetSpec
+    spec: TargetDescription
     base_url: str
     workers: int
     process: Popen[bytes]
@@ -83,17 +41,28 @@ class RunningTarget:
                 stop_process_tree(companion, timeout=timeout)
 
 
+def harness_settings(database_dsn: str | None, redis_url: str | None) -> TargetSettings:
+    """A started target's settings: those of this process's environment, pointed at the servers started for it."""
+    try:
+        settings = TargetSettings.from_env()
+    except SettingsError as exc:
+        raise InfraError(f"invalid target setting {exc}") from None
+    return replace(settings, pg_dsn=database_dsn, redis_url=redis_url)
+
+
 def server_settings(database_dsn: str | None, redis_url: str | None) -> dict[str, str]:
-    """The target settings that point a target at its database and Redis (those it has)."""
-    settings = {}
-    if database_dsn is not None:
-        settings["BENCH_PG_DSN"] = database_dsn
-    if redis_url is not None:
-        settings["BENCH_REDIS_URL"] = redis_url
-    return settings
+    """The environment of a target started on these servers, with its other settings as they are."""
+    return harness_settings(database_dsn, redis_url).to_env()
 
 
-def uvicorn_argv(spec: TargetSpec, *, host: str, port: int, workers: int) -> list[str]:
+def floor_delay_setting(spec: str) -> DelayDistribution:
+    try:
+        return parse_delay(spec)
+    except ValueError as exc:
+        raise InfraError(f"invalid target setting BENCH_FLOOR_DELAY: {exc}") from None
+
+
+def uvicorn_argv(spec: TargetDescription, *, host: str, port: int, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -120,7 +89,7 @@ def uvicorn_argv(spec: TargetSpec, *, host: str, port: int, workers: int) -> lis
 
 
 def start_companion(
-    spec: TargetSpec,
+    spec: TargetDescription,
     index: int,
     count: int,
     *,
@@ -153,7 +122,7 @@ def start_companion(
 
 
 def start_target(
-    spec: TargetSpec,
+    spec: TargetDescription,
     *,
     settings_env: dict[str, str],
     log_dir: Path,
@@ -177,7 +146,7 @@ def start_target(
         settings_env = {**settings_env, spec.companion.count_env: str(companion_count)}
     env = {**os.environ, **settings_env}
     try:
-        TargetSettings.from_env(env)  # the target would refuse them too, but with a traceback in its log
+        spec.check_settings(env)  # the target would refuse them too, but with a traceback in its log
     except SettingsError as exc:
         raise InfraError(f"invalid target setting {exc}") from None
     port = port if port is not None else free_tcp_port(host)
@@ -216,4 +185,11 @@ def _healthy(base_url: str) -> bool:
     return httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200
 
 
-__all__ = ["TARGETS", "Companion", "RunningTarget", "TargetSpec", "server_settings", "start_companion", "start_target"]
+__all__ = [
+    "RunningTarget",
+    "floor_delay_setting",
+    "harness_settings",
+    "server_settings",
+    "start_companion",
+    "start_target",
+]

@@ -12,24 +12,20 @@ from typing import Any
 
 import asyncpg
 
-from bench.seed.database import bulk_load
-from bench.seed.dataset import ORDER_FATES, Dataset
-from bench.seed.progress import Progress
 from targets.common.contract import OrderLine
+from targets.common.dataset import ORDER_FATES, Dataset
+from targets.common.seeding import NotEmptyError, Progress, Seeding, SeedPlace, bulk_load
 from targets.cqrs import events
 from targets.cqrs.eventstore import apply_schema, init_connection
 from targets.cqrs.operations import CqrsOperations
 from targets.cqrs.rebuild import DEFAULT_BATCH_SIZE
+from targets.cqrs.settings import CqrsSettings
 
 CHUNK_ACCOUNTS = 500
 
 Record = tuple[Any, ...]
 EVENT_COLUMNS = ["stream_id", "version", "type", "data", "created_at"]
 STREAM_COLUMNS = ["stream_id", "type", "version", "balance", "status", "customer_id", "total"]
-
-
-class NotEmptyError(RuntimeError):
-    pass
 
 
 def _event(stream_id: Any, version: int, event: events.Event, at: Any) -> Record:
@@ -110,3 +106,16 @@ async def rebuild_read_models(
     async with CqrsOperations.connect(pg_dsn, redis_url, namespace) as operations:
         report = await operations.rebuild(DEFAULT_BATCH_SIZE, progress)
     return report.events
+
+
+async def _rebuild_after_load(place: SeedPlace, progress: Progress, rows: dict[str, int]) -> None:
+    if place.pg_dsn is None or place.redis_url is None:
+        raise RuntimeError("seeding the cqrs target needs its PostgreSQL DSN and its Redis URL")
+    namespace = CqrsSettings.from_env(place.settings_env).namespace
+    total = rows["events"]
+    rows["events_replayed"] = await rebuild_read_models(
+        place.pg_dsn, place.redis_url, namespace, lambda done: progress("rebuild", done, total)
+    )
+
+
+SEEDING = Seeding(load_cqrs_events, tables=("events", "streams"), finish=_rebuild_after_load)

@@ -7,18 +7,13 @@ from typing import Any
 
 import asyncpg
 
-from bench.seed.database import bulk_load
-from bench.seed.dataset import ORDER_FATES, Dataset, sku_name
-from bench.seed.progress import Progress
+from targets.common.dataset import ORDER_FATES, Dataset, sku_name
+from targets.common.seeding import NotEmptyError, Progress, Seeding, bulk_load
 from targets.crud.service import apply_schema
 
 CHUNK_ACCOUNTS = 500  # accounts whose ledger rows go in one COPY call (progress granularity)
 
 Record = tuple[Any, ...]
-
-
-class NotEmptyError(RuntimeError):
-    pass
 
 
 def account_records(data: Dataset) -> Iterator[Record]:
@@ -81,3 +76,6 @@ async def load_crud(connection: asyncpg.Connection, data: Dataset, progress: Pro
 
 async def _copy(connection: asyncpg.Connection, table: str, columns: list[str], records: Iterator[Record]) -> None:
     await connection.copy_records_to_table(table, columns=columns, records=records)
+
+
+SEEDING = Seeding(load_crud, tables=("accounts", "ledger_entries", "orders", "order_items"))

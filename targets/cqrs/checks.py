@@ -1,0 +1,126 @@
+"""The cqrs target's data checks after a run: the event store's own consistency, then the read side.
+
+The read side is compared through the target's HTTP API (which serves Redis), once the
+projectors report that they caught up with the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+import httpx
+import msgspec
+
+from targets.common.checks import DataCheck, count_check
+from targets.cqrs.stats import CqrsStats
+
+CATCH_UP_SECONDS = 60.0  # how long the projectors may take to apply what the load wrote
+CATCH_UP_POLL = 0.2
+READ_SIDE_SAMPLE = 500  # streams of each kind compared between the store and the query side
+HTTP_CONCURRENCY = 16
+
+CQRS_ACCOUNTS = """
+WITH moves AS (
+    SELECT stream_id, version, (data->>'balance_after')::bigint AS balance_after,
+           sum(CASE type WHEN 'AccountOpened' THEN (data->>'initial_deposit')::bigint
+                         WHEN 'DepositMade' THEN (data->>'amount')::bigint
+                         ELSE -(data->>'amount')::bigint END)
+               OVER (PARTITION BY stream_id ORDER BY version) AS running
+    FROM events WHERE type IN ('AccountOpened', 'DepositMade', 'WithdrawalMade')
+), folded AS (
+    SELECT stream_id, (array_agg(running ORDER BY version DESC))[1] AS balance,
+           count(*) FILTER (WHERE running < 0) AS negative,
+           count(*) FILTER (WHERE balance_after <> running) AS wrong_after
+    FROM moves GROUP BY stream_id
+)
+SELECT count(*) AS accounts,
+       count(*) FILTER (WHERE f.negative > 0 OR s.balance < 0) AS overdrawn,
+       count(*) FILTER (WHERE f.stream_id IS NULL OR s.balance IS DISTINCT FROM f.balance
+                        OR f.wrong_after > 0) AS unbalanced
+FROM streams s LEFT JOIN folded f USING (stream_id)
+WHERE s.type = 'account'
+"""
+
+CQRS_STREAMS = """
+WITH stored AS (
+    SELECT stream_id, count(*) AS n, min(version) AS first, max(version) AS last FROM events GROUP BY stream_id
+)
+SELECT count(*) AS streams, (SELECT count(*) FROM events) AS events,
+       count(*) FILTER (WHERE e.stream_id IS NULL OR s.stream_id IS NULL OR s.version <> e.last) AS mismatched,
+       count(*) FILTER (WHERE e.n <> e.last OR e.first <> 1) AS gaps
+FROM streams s FULL JOIN stored e USING (stream_id)
+"""
+
+CQRS_SAMPLE = """
+SELECT stream_id, type, version, balance, status FROM streams WHERE type = $1 ORDER BY md5(stream_id::text) LIMIT $2
+"""
+
+
+async def check_data(connection: asyncpg.Connection, base_url: str) -> list[DataCheck]:
+    accounts = await connection.fetchrow(CQRS_ACCOUNTS)
+    streams = await connection.fetchrow(CQRS_STREAMS)
+    assert accounts is not None
+    assert streams is not None
+    total = int(accounts["accounts"])
+    unbalanced = "accounts whose balance differs from the fold of their events"
+    broken = f"streams with a version gap or a version unlike their last event ({int(streams['events']):,} events)"
+    checks = [
+        count_check("no overdraft", int(accounts["overdrawn"]), "accounts ever below zero in their events", total),
+        count_check("balances equal their event fold", int(accounts["unbalanced"]), unbalanced, total),
+        count_check(
+            "no event lost or duplicated",
+            int(streams["gaps"]) + int(streams["mismatched"]),
+            broken,
+            int(streams["streams"]),
+        ),
+    ]
+    checks.append(await _read_side_check(connection, base_url))
+    return checks
+
+
+async def _read_side_check(connection: asyncpg.Connection, base_url: str) -> DataCheck:
+    """Wait for the projectors to reach the store's end, then compare a sample of streams through the API."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+        started = time.monotonic()
+        behind: float | None = None
+        while time.monotonic() - started < CATCH_UP_SECONDS:
+            response = (await client.get("/stats")).raise_for_status()
+            behind = float(msgspec.json.decode(response.content, type=CqrsStats).projection.events_behind)
+            if behind == 0:
+                break
+            await asyncio.sleep(CATCH_UP_POLL)
+        if behind != 0:
+            late = f"still {behind:,.0f} events behind {CATCH_UP_SECONDS:.0f} s after the load stopped"
+            return DataCheck("read models caught up", False, late)
+        caught_up = time.monotonic() - started
+        wrong: list[str] = []
+        sampled = 0
+        for kind, path in (("account", "/accounts/{}"), ("order", "/orders/{}")):
+            rows = await connection.fetch(CQRS_SAMPLE, kind, READ_SIDE_SAMPLE)
+            sampled += len(rows)
+            wrong += await _compare_reads(client, path, rows)
+    read = "streams read through the API"
+    detail = f"caught up {caught_up:.1f} s after the load stopped; {sampled:,} {read} match the store"
+    if wrong:
+        detail = f"{len(wrong):,} of {sampled:,} {read} differ from the store, e.g. {wrong[0]}"
+    return DataCheck("read models caught up", not wrong, detail)
+
+
+async def _compare_reads(client: httpx.AsyncClient, path: str, rows: list[asyncpg.Record]) -> list[str]:
+    limit = asyncio.Semaphore(HTTP_CONCURRENCY)
+
+    async def compare(row: asyncpg.Record) -> str | None:
+        async with limit:
+            response = await client.get(path.format(row["stream_id"]))
+        if response.status_code != 200:
+            return f"{row['stream_id']}: HTTP {response.status_code}"
+        body = response.json()
+        stored = {"version": row["version"]}
+        stored.update({"balance": row["balance"]} if row["type"] == "account" else {"status": row["status"]})
+        shown = {key: body.get(key) for key in stored}
+        return None if shown == stored else f"{row['stream_id']}: store {stored}, read side {shown}"
+
+    results = await asyncio.gather(*(compare(row) for row in rows))
+    return [result for result in results if result is not None]

@@ -1,0 +1,39 @@
+"""The cqrs target's GET /stats body: projection lag per shard, and write-side counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from targets.common.stats import PoolStats, Stats
+
+
+class ShardProjection(msgspec.Struct, frozen=True):
+    shard: str
+    checkpoint: str
+    events_behind: int
+    seconds_behind: float
+
+
+class Projection(msgspec.Struct, frozen=True):
+    generation: int
+    events_behind: int  # summed over the shards
+    seconds_behind: float  # the worst shard's
+    shards: list[ShardProjection]
+    horizon_holder: dict[str, Any] | None  # the oldest transaction that holds the projectors' horizon back
+
+
+class WriteSide(msgspec.Struct, frozen=True):
+    version_conflicts_retried: int
+    cached_states: int
+    notifies_sent: int
+
+
+class CqrsStats(Stats, frozen=True, kw_only=True):
+    projection: Projection
+    write_side: WriteSide
+    pool: PoolStats
+
+    def projection_lag(self) -> tuple[float, float]:
+        return float(self.projection.events_behind), self.projection.seconds_behind
