@@ -13,6 +13,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from bench.report.document import read_summary
+from bench.report.location import SUMMARY_JSON
+from bench.report.metrics import LATENCY_MEAN
+from bench.rundir import files
+from bench.rundir.manifest import SEEN_TARGET_STATS
+from bench.rundir.read import read_manifest
+from bench.rundir.samples import TargetStatsSample
 from targets.common.delay import parse_delay
 from targets.common.seeding import Seeding
 from targets.common.settings import TargetSettings
@@ -111,12 +118,13 @@ def test_bench_run_drives_the_outside_target(tmp_path: Path) -> None:
     result = bench("run", "--target", "echo", "--scenario", "banking", *SHORT, "--out", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     run = Path(result.stdout.strip().splitlines()[-1])
-    manifest = json.loads((run / "manifest.json").read_text())
-    assert manifest["complete"] is True
-    assert manifest["settings"]["target"] == "echo"
-    assert manifest["observability"]["target_stats"] == "observed"
-    first = json.loads((run / "samples" / "target_stats.jsonl").read_text().splitlines()[0])
-    assert first["stats"]["target"] == "echo"
+    manifest = read_manifest(run)
+    assert manifest.complete is True
+    assert manifest.settings.target == "echo"
+    assert manifest.observability is not None
+    assert manifest.observability[SEEN_TARGET_STATS].observed
+    lines = (run / files.TARGET_STATS_SAMPLES).read_bytes().splitlines()
+    assert msgspec.json.decode(lines[0], type=TargetStatsSample).stats.target == "echo"
 
 
 EXPERIMENT = """
@@ -151,8 +159,9 @@ def test_bench_compare_drives_the_outside_target(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = Path(result.stdout.strip().splitlines()[-1])
     runs = sorted((report / "runs").iterdir())
-    manifests = [json.loads((run / "manifest.json").read_text()) for run in runs]
-    assert sorted(m["settings"]["target"] for m in manifests) == ["echo", "floor"]
-    assert all(m["complete"] for m in manifests)
-    summary = json.loads((report / "summary.json").read_text())
-    assert "echo" in json.dumps(summary["metrics"])
+    manifests = [read_manifest(run) for run in runs]
+    assert sorted(m.settings.target or "" for m in manifests) == ["echo", "floor"]
+    assert all(m.complete for m in manifests)
+    summary = read_summary((report / SUMMARY_JSON).read_bytes())
+    assert summary.arm_names == ["floor", "echo"]
+    assert summary.metric(LATENCY_MEAN).arms["echo"].values, "the outside target's latency was measured"
