@@ -8,6 +8,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from bench.commands.benchmark import benchmark
 from bench.commands.calibrate import calibrate
 from bench.commands.compare import compare
 from bench.commands.cqrs import history, rebuild
@@ -48,7 +49,7 @@ def cli() -> None:
     """cqrs-bench: check CRUD vs CQRS/event-sourcing claims on your own hardware."""
 
 
-for command in (compare, run, up, seed, calibrate, rebuild, history, report, sweep):
+for command in (compare, run, up, seed, calibrate, rebuild, history, report, sweep, benchmark):
     cli.add_command(command)
 
 

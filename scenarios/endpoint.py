@@ -1,6 +1,6 @@
 """One endpoint in a closed loop with no think time: per-endpoint throughput and latency.
 
-Run by `python -m bench.benchmarks endpoints` (and `harness_overhead`); usable alone as
+Run by `bench benchmark endpoints` (and `harness_overhead`); usable alone as
 `locust -f scenarios/endpoint.py --host URL` with BENCH_ENDPOINT and BENCH_KEYS_FILE (one
 account id per line) in the environment. With ENDPOINT_HISTOGRAM_DIR_ENV naming a directory,
 every process records each request's latency into an HdrHistogram and writes it there at exit

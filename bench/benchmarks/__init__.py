@@ -1,4 +1,4 @@
-"""Benchmarks beside `bench run`: one question each, run as `python -m bench.benchmarks NAME`.
+"""Benchmarks beside `bench run`: one question each, run as `bench benchmark NAME` (bench/commands/benchmark.py).
 
 - endpoints: requests/s and latency of one endpoint at a time, closed loop, no think time;
 - harness_overhead: requests/s of the floor target under `bench run` vs plain Locust;

@@ -1,6 +1,6 @@
 """Harness overhead: requests/s of the floor target driven by `bench run` vs plain Locust.
 
-    python -m bench.benchmarks harness_overhead --users 64 --processes 1 --rounds 6
+    bench benchmark harness_overhead --users 64 --processes 1 --rounds 6
 
 Each round runs both, in alternating order (plain, bench; then bench, plain; ...) so that
 drift of a shared machine hits both alike:
@@ -23,13 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import click
 import msgspec
 from rich.table import Table
 
+from bench.benchmarks.errors import BenchmarkError, Progress, quiet
 from bench.benchmarks.launcher import FINISH_MARGIN, LocustJob, run_locust
 from bench.benchmarks.locust_stats import steady_rate
-from bench.benchmarks.output import JSON_OPTION, print_table, progress, write_json
 from bench.benchmarks.serve import served_target
 from bench.report.rundata import RunData
 from bench.rundir.files import ALL
@@ -77,7 +76,7 @@ def run_plain(users: int, processes: int, duration: float, warmup: float, work: 
         outcome = run_locust(job, work)
     rate = steady_rate(outcome.entries, warmup)
     if rate is None:
-        raise click.ClickException(f"plain Locust measured no steady state after a {warmup:g} s warm-up: {outcome.log}")
+        raise BenchmarkError(f"plain Locust measured no steady state after a {warmup:g} s warm-up: {outcome.log}")
     return rate
 
 
@@ -90,7 +89,7 @@ def run_bench(users: int, processes: int, duration: float, warmup: float, work: 
     ]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=warmup + duration + FINISH_MARGIN)
     if result.returncode != 0:
-        raise click.ClickException(f"bench run failed ({result.returncode}):\n{result.stderr[-2000:]}")
+        raise BenchmarkError(f"bench run failed ({result.returncode}):\n{result.stderr[-2000:]}")
     run = RunData.load(Path(result.stdout.strip().splitlines()[-1]))
     rate = run.steady.requests_per_second(ALL) if run.steady is not None else None
     return rate or 0.0, run.valid
@@ -111,16 +110,19 @@ def table(overhead: Overhead) -> Table:
     return shown
 
 
-@click.command()
-@click.option("--users", type=click.IntRange(1, 10_000), default=64, show_default=True)
-@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--duration", type=click.FloatRange(1, 3600), default=20.0, show_default=True, help="Seconds measured.")
-@click.option("--warmup", type=click.FloatRange(1, 600), default=5.0, show_default=True, help="Seconds left out.")
-@click.option("--rounds", type=click.IntRange(1, 100), default=6, show_default=True)
-@JSON_OPTION
-def main(users: int, processes: int, duration: float, warmup: float, rounds: int, json_path: Path | None) -> None:
-    """Requests/s of the floor target under `bench run` relative to plain Locust."""
-    console = progress()
+def median_line(overhead: Overhead) -> str:
+    spread = (
+        f", 95% CI {overhead.ratio_low:.1%} .. {overhead.ratio_high:.1%}"
+        if overhead.ratio_low is not None and overhead.ratio_high is not None
+        else ""
+    )
+    return f"median bench / plain: {overhead.median_ratio:.1%}{spread} over {len(overhead.rounds)} rounds"
+
+
+def measure_overhead(
+    *, users: int, processes: int, duration: float, warmup: float, rounds: int, progress: Progress = quiet
+) -> Overhead:
+    """`rounds` rounds of plain Locust and `bench run` on the floor target, in alternating order."""
     measured = []
     with tempfile.TemporaryDirectory(prefix="cqrsb-overhead-") as temporary:
         work = Path(temporary)
@@ -136,13 +138,13 @@ def main(users: int, processes: int, duration: float, warmup: float, rounds: int
                     bench_rps, bench_valid = run_bench(users, processes, duration, warmup, directory)
             round_ = Round(order, plain_rps, bench_rps, bench_valid, bench_rps / plain_rps)
             measured.append(round_)
-            console.print(
+            progress(
                 f"round {index + 1}/{rounds} ({' then '.join(order)}): plain {plain_rps:,.0f} req/s, "
                 f"bench {bench_rps:,.0f} req/s, ratio {round_.ratio:.1%}"
             )
     ratios = [round_.ratio for round_ in measured]
     interval = median_interval(ratios)
-    overhead = Overhead(
+    return Overhead(
         users,
         processes,
         duration,
@@ -152,7 +154,3 @@ def main(users: int, processes: int, duration: float, warmup: float, rounds: int
         interval.low if interval else None,
         interval.high if interval else None,
     )
-    print_table(table(overhead))
-    spread = f", 95% CI {interval.low:.1%} .. {interval.high:.1%}" if interval else ""
-    print(f"median bench / plain: {overhead.median_ratio:.1%}{spread} over {len(ratios)} rounds")
-    write_json(json_path, overhead)

@@ -1,6 +1,6 @@
 """The cqrs target's visibility window under write load: how long after a write is acknowledged it can be read.
 
-    python -m bench.benchmarks projection_lag --seconds 20 --writers 64 --projectors 1
+    bench benchmark projection_lag --seconds 20 --writers 64 --projectors 1
 
 Starts the infrastructure and the cqrs target, then for `--seconds` keeps `--writers`
 concurrent clients depositing into `--accounts` accounts as fast as the target accepts,
@@ -17,19 +17,16 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import click
 import httpx
 import msgspec
 
 from bench.benchmarks.cpu import GENERATOR_CPU_LIMIT, CpuUse, CpuWatch
-from bench.benchmarks.output import JSON_OPTION, progress, write_json
+from bench.benchmarks.errors import BenchmarkError
 from bench.benchmarks.serve import served_target
-from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
 from bench.rundir.steady import Percentiles
 from scenarios.hdr import histogram_of, summary
 
@@ -113,23 +110,14 @@ class _Load:
 
 def _ok(response: httpx.Response) -> Any:
     if response.is_error:
-        raise click.ClickException(
+        raise BenchmarkError(
             f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
         )
     return response.json()
 
 
-@click.command()
-@click.option("--seconds", type=click.FloatRange(1, 3600), default=20.0, show_default=True)
-@click.option("--writers", type=click.IntRange(1, 1024), default=64, show_default=True)
-@click.option("--accounts", type=click.IntRange(1, 100_000), default=1_000, show_default=True)
-@click.option("--projectors", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--probe-interval-ms", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
-@JSON_OPTION
-def main(
+def measure_lag(
+    *,
     seconds: float,
     writers: int,
     accounts: int,
@@ -138,11 +126,9 @@ def main(
     probe_interval_ms: int,
     pg_dsn: str | None,
     redis_url: str | None,
-    json_path: Path | None,
-) -> None:
-    """The cqrs target's visibility window (write acknowledged -> readable) under a flood of writes."""
-    log_dir = Path(tempfile.mkdtemp(prefix="cqrsb-lag-"))
-    load = None
+    log_dir: Path,
+) -> ProjectionLag:
+    """`writers` writing and one probe reading back for `seconds`, on a cqrs target whose logs go into `log_dir`."""
     with served_target(
         "cqrs", log_dir=log_dir, pg_dsn=pg_dsn, redis_url=redis_url, workers=workers, projectors=projectors
     ) as target:
@@ -150,7 +136,7 @@ def main(
         elapsed = asyncio.run(load.run(writers, accounts))
         stats = _ok(httpx.get(f"{target.base_url}/stats", timeout=TIMEOUT))
     client_cpu = load.cpu.use()[CLIENT]
-    result = ProjectionLag(
+    return ProjectionLag(
         workers=workers,
         projectors=projectors,
         writers=writers,
@@ -163,25 +149,24 @@ def main(
         client_saturated=client_cpu.max_percent > GENERATOR_CPU_LIMIT,
         write_side=stats.get("write_side"),
     )
-    _print(result)
-    progress().print(f"target logs in {log_dir}")
-    write_json(json_path, result)
 
 
-def _print(result: ProjectionLag) -> None:
-    print(
+def lines(result: ProjectionLag) -> list[str]:
+    """The result as a person reads it."""
+    shown = [
         f"cqrs, {result.workers} API worker(s), {result.projectors} projector(s), {result.writers} writers, "
-        f"{result.seconds:.1f} s"
-    )
-    print(f"writes acknowledged: {result.writes:,} ({result.writes_per_second:,.0f}/s)")
+        f"{result.seconds:.1f} s",
+        f"writes acknowledged: {result.writes:,} ({result.writes_per_second:,.0f}/s)",
+    ]
     window = result.window
     if window.count:
-        print(
+        shown.append(
             f"visibility window over {window.count:,} probes: p50 {window.p50_ms:.1f} ms, "
             f"p95 {window.p95_ms:.1f} ms, p99 {window.p99_ms:.1f} ms, max {window.max_ms:.1f} ms; "
             f"{result.stale} read stale"
         )
     cpu = result.client_cpu
     verdict = "SATURATED: the windows include the client's own queueing" if result.client_saturated else "ok"
-    print(f"client CPU {cpu.mean_percent:.0f}% mean, {cpu.max_percent:.0f}% max of a core: {verdict}")
-    print(f"write side: {result.write_side}")
+    shown.append(f"client CPU {cpu.mean_percent:.0f}% mean, {cpu.max_percent:.0f}% max of a core: {verdict}")
+    shown.append(f"write side: {result.write_side}")
+    return shown

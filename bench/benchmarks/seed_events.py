@@ -1,6 +1,6 @@
 """Fill a cqrs event store with synthetic but valid streams, fast, and optionally time a rebuild of it.
 
-    python -m bench.benchmarks seed_events --pg-dsn DSN --events 1000000 [--redis-url URL --rebuild]
+    bench benchmark seed_events --pg-dsn DSN --events 1000000 [--redis-url URL --rebuild]
 
 Accounts get ACCOUNT_EVENTS events each (opened with a deposit, then deposits and
 withdrawals that never overdraw), orders ORDER_EVENTS (created, paid, then shipped or
@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import asyncpg
-import click
 import msgspec
+import redis
 
-from bench.benchmarks.output import JSON_OPTION, write_json
-from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
+from bench.benchmarks.errors import BenchmarkError
 from targets.cqrs import events
 from targets.cqrs.connections import connect_postgres
 from targets.cqrs.operations import CqrsOperations
-from targets.cqrs.settings import DEFAULT_NAMESPACE
+from targets.cqrs.rebuild import NoEventStore
 
 ACCOUNT_EVENTS = 10
 ORDER_EVENTS = 3
@@ -137,40 +135,28 @@ async def rebuild(pg_dsn: str, redis_url: str, namespace: str, batch_size: int) 
     )
 
 
-@click.command()
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, required=True, help=f"The cqrs target's database [env {PG_DSN_ENV}].")
-@click.option("--events", "events_wanted", type=click.IntRange(13, 100_000_000), default=1_000_000, show_default=True)
-@click.option("--tag", default=None, help="Makes the stream ids unique to this seeding (default: the time).")
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None, help=f"Needed by --rebuild [env {REDIS_URL_ENV}].")
-@click.option("--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="Redis key prefix of the read models.")
-@click.option("--rebuild", "then_rebuild", is_flag=True, help="Then rebuild the read models and report events/s.")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2_000, show_default=True)
-@JSON_OPTION
-def main(
-    pg_dsn: str,
-    events_wanted: int,
-    tag: str | None,
-    redis_url: str | None,
-    namespace: str,
-    then_rebuild: bool,
-    batch_size: int,
-    json_path: Path | None,
-) -> None:
-    """Fill a cqrs event store in PostgreSQL, fast; with --rebuild, time the replay into the read models."""
-    if then_rebuild and not redis_url:
-        raise click.UsageError("--rebuild needs --redis-url (or BENCH_REDIS_URL)")
+def fill_store(pg_dsn: str, events_wanted: int, tag: str) -> Seeded:
+    """About `events_wanted` events in whole streams whose ids `tag` makes unique, into the event store at `pg_dsn`."""
     try:
-        seeded = asyncio.run(seed(pg_dsn, events_wanted, tag or str(time.time_ns())))
+        return asyncio.run(seed(pg_dsn, events_wanted, tag))
     except (OSError, asyncpg.PostgresError) as exc:
-        raise click.ClickException(f"seeding failed: {type(exc).__name__}: {exc}") from None
-    print(f"seeded {seeded.events:,} events in {seeded.seconds:.1f} s", flush=True)
-    if then_rebuild:
-        assert redis_url is not None
-        report = asyncio.run(rebuild(pg_dsn, redis_url, namespace, batch_size))
-        print(
-            f"rebuild: {report.events:,} events in {report.seconds:.2f} s = {report.events_per_second:,.0f} events/s "
-            f"(batch size {batch_size}); generation {report.generation}, {report.dropped_keys:,} old keys deleted",
-            flush=True,
-        )
-        seeded = msgspec.structs.replace(seeded, rebuild=report)
-    write_json(json_path, seeded)
+        raise BenchmarkError(f"seeding failed: {type(exc).__name__}: {exc}") from exc
+
+
+def time_rebuild(pg_dsn: str, redis_url: str, namespace: str, batch_size: int) -> Rebuild:
+    """A rebuild of the read models (kept in Redis under `namespace`) from the event store at `pg_dsn`, timed."""
+    try:
+        return asyncio.run(rebuild(pg_dsn, redis_url, namespace, batch_size))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, redis.RedisError, NoEventStore) as exc:
+        raise BenchmarkError(f"rebuild failed: {type(exc).__name__}: {exc}") from exc
+
+
+def seeded_line(seeded: Seeded) -> str:
+    return f"seeded {seeded.events:,} events in {seeded.seconds:.1f} s"
+
+
+def rebuild_line(report: Rebuild) -> str:
+    return (
+        f"rebuild: {report.events:,} events in {report.seconds:.2f} s = {report.events_per_second:,.0f} events/s "
+        f"(batch size {report.batch_size}); generation {report.generation}, {report.dropped_keys:,} old keys deleted"
+    )
