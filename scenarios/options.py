@@ -23,8 +23,12 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--bench-think-min", type=float, default=DEFAULT_THINK_TIME[0], help="Think time low, s.")
     group.add_argument("--bench-think-max", type=float, default=DEFAULT_THINK_TIME[1], help="Think time high, s.")
     group.add_argument("--bench-rate", type=float, default=0.0, help="Open model: actions/s over all workers.")
-    group.add_argument("--bench-visibility-share", type=float, default=DEFAULT_VISIBILITY_SHARE,
-                       help="Share of actions that are visibility probes.")  # fmt: skip
+    group.add_argument(
+        "--bench-visibility-share",
+        type=float,
+        default=DEFAULT_VISIBILITY_SHARE,
+        help="Share of actions that are visibility probes.",
+    )
     group.add_argument("--bench-seed", type=int, default=1, help="Seed of the users' random choices.")
     group.add_argument("--bench-out", default="", help="Run directory for histograms; empty: record nothing.")
     group.add_argument("--bench-warmup", type=float, default=0.0, help="Seconds after ramp-up not measured.")

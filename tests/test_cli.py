@@ -59,8 +59,13 @@ def start_up(tmp_path: Path) -> Iterator[StartUp]:
 
     def start(*args: str) -> Up:
         env = {k: v for k, v in os.environ.items() if k not in ("BENCH_PG_DSN", "BENCH_REDIS_URL")}
-        process = subprocess.Popen([sys.executable, "-m", "bench", "up", *args, "--log-dir", str(tmp_path)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench", "up", *args, "--log-dir", str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         started.append(process)
         assert process.stdout is not None
         url = process.stdout.readline().strip()  # the first line, once everything serves
@@ -79,8 +84,11 @@ def _stop_and_check_nothing_left(up: Up, signum: signal.Signals, expected_code: 
     assert children, "bench up should have started a target process"
     up.process.send_signal(signum)
     assert up.process.wait(timeout=60) == expected_code
-    wait_until(lambda: not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children),
-               timeout=30, what="bench up's children to exit")  # fmt: skip
+    wait_until(
+        lambda: not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children),
+        timeout=30,
+        what="bench up's children to exit",
+    )
 
 
 def test_up_floor_serves_and_stops_on_sigint(start_up: StartUp) -> None:
@@ -90,8 +98,9 @@ def test_up_floor_serves_and_stops_on_sigint(start_up: StartUp) -> None:
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_up_crud_with_embedded_postgres_leaves_nothing_behind(start_up: StartUp, signum: signal.Signals,
-                                                              code: int) -> None:  # fmt: skip
+def test_up_crud_with_embedded_postgres_leaves_nothing_behind(
+    start_up: StartUp, signum: signal.Signals, code: int
+) -> None:
     up = start_up("--target", "crud", "--workers", "2")
     opened = httpx.post(f"{up.url}/accounts", json={"owner": "cli", "initial_deposit": 5})
     assert opened.status_code == 201

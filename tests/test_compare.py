@@ -23,8 +23,9 @@ HEADLINE = ["Average response latency", "Memory footprint / node", "Database wri
 
 def bench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=540)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=540
+    )
 
 
 def headline_rows(report_md: str) -> list[list[str]]:

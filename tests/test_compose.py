@@ -119,8 +119,13 @@ print(json.dumps(vars(parser.parse_args(json.loads(sys.argv[1])))))
 
 def _locust_options(argv: list[str]) -> dict[str, Any]:
     """Locust's own parser with the scenarios' options, in a child: importing Locust monkey-patches with gevent."""
-    child = subprocess.run([sys.executable, "-c", _PARSE_LOCUST_ARGV, json.dumps(argv)], capture_output=True,
-                           text=True, cwd=ROOT, timeout=20)  # fmt: skip
+    child = subprocess.run(
+        [sys.executable, "-c", _PARSE_LOCUST_ARGV, json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=20,
+    )
     assert child.returncode == 0, f"locust rejects {argv}: {child.stderr[-800:]}"
     options: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
     return options

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture(scope="module")
 def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTarget]:
-    target = start_target(get_target("floor"), settings_env={"BENCH_FLOOR_DELAY": "fixed:30ms"},
-                          log_dir=tmp_path_factory.mktemp("floor"))  # fmt: skip
+    target = start_target(
+        get_target("floor"), settings_env={"BENCH_FLOOR_DELAY": "fixed:30ms"}, log_dir=tmp_path_factory.mktemp("floor")
+    )
     yield target
     target.stop()
 
@@ -59,9 +60,17 @@ def test_invalid_setting_stops_the_target_before_it_starts(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     ("spec", "median_seconds"),
-    [("none", 0.0), ("fixed:5ms", 0.005), ("uniform:1ms..9ms", 0.005), ("exponential:10ms", 0.00693),
-     ("lognormal:5ms..50ms", 0.005), ("fixed:250us", 0.00025), ("fixed:1.5s", 1.5), ("stall:200ms/1s", 0.0)],
-)  # fmt: skip
+    [
+        ("none", 0.0),
+        ("fixed:5ms", 0.005),
+        ("uniform:1ms..9ms", 0.005),
+        ("exponential:10ms", 0.00693),
+        ("lognormal:5ms..50ms", 0.005),
+        ("fixed:250us", 0.00025),
+        ("fixed:1.5s", 1.5),
+        ("stall:200ms/1s", 0.0),
+    ],
+)
 def test_delay_specs_and_their_quantiles(spec: str, median_seconds: float) -> None:
     delay = parse_delay(spec)
     assert delay.quantile(0.5) == pytest.approx(median_seconds, rel=1e-3)
@@ -70,9 +79,24 @@ def test_delay_specs_and_their_quantiles(spec: str, median_seconds: float) -> No
     assert samples[10_000] == pytest.approx(median_seconds, rel=0.05, abs=1e-9)
 
 
-@pytest.mark.parametrize("spec", ["", "fixed", "fixed:5", "fixed:-1ms", "uniform:5ms", "uniform:9ms..1ms",
-                                  "lognormal:50ms..5ms", "exponential:0ms", "gamma:5ms",
-                                  "stall:200ms", "stall:1s/1s", "stall:0ms/1s", "stall:200ms/"])  # fmt: skip
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "",
+        "fixed",
+        "fixed:5",
+        "fixed:-1ms",
+        "uniform:5ms",
+        "uniform:9ms..1ms",
+        "lognormal:50ms..5ms",
+        "exponential:0ms",
+        "gamma:5ms",
+        "stall:200ms",
+        "stall:1s/1s",
+        "stall:0ms/1s",
+        "stall:200ms/",
+    ],
+)
 def test_bad_delay_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         parse_delay(spec)
@@ -105,10 +129,14 @@ def test_a_stall_blocks_every_request_for_a_while_once_per_period(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("env", "key"),
-    [({"BENCH_PG_POOL_SIZE": "zero"}, "BENCH_PG_POOL_SIZE"), ({"BENCH_PG_POOL_SIZE": "0"}, "BENCH_PG_POOL_SIZE"),
-     ({"BENCH_MAX_BODY_BYTES": "1"}, "BENCH_MAX_BODY_BYTES"), ({"BENCH_READ_WAIT_MS": "-5"}, "BENCH_READ_WAIT_MS"),
-     ({"BENCH_FLOOR_DELAY": "soon"}, "BENCH_FLOOR_DELAY")],
-)  # fmt: skip
+    [
+        ({"BENCH_PG_POOL_SIZE": "zero"}, "BENCH_PG_POOL_SIZE"),
+        ({"BENCH_PG_POOL_SIZE": "0"}, "BENCH_PG_POOL_SIZE"),
+        ({"BENCH_MAX_BODY_BYTES": "1"}, "BENCH_MAX_BODY_BYTES"),
+        ({"BENCH_READ_WAIT_MS": "-5"}, "BENCH_READ_WAIT_MS"),
+        ({"BENCH_FLOOR_DELAY": "soon"}, "BENCH_FLOOR_DELAY"),
+    ],
+)
 def test_settings_errors_name_the_key(env: dict[str, str], key: str) -> None:
     with pytest.raises(SettingsError, match=key):
         TargetSettings.from_env(env)

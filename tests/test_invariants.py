@@ -40,8 +40,9 @@ def seeded(request: pytest.FixtureRequest, infra: Infrastructure, tmp_path: Path
     assert infra.postgres is not None
     database_dsn = create_database(infra.postgres.admin_dsn)
     settings = target_settings(infra, database_dsn)
-    seed_target(request.param, SMALL, keys_dir=tmp_path / "keys",
-                place=SeedPlace(database_dsn, infra.redis_url, settings))  # fmt: skip
+    seed_target(
+        request.param, SMALL, keys_dir=tmp_path / "keys", place=SeedPlace(database_dsn, infra.redis_url, settings)
+    )
     target = start_target(get_target(request.param), settings_env=settings, log_dir=tmp_path)
     try:
         account_ids = (tmp_path / "keys" / "accounts.txt").read_text().split()
@@ -80,8 +81,11 @@ def test_real_data_passes_every_check(seeded: Seeded) -> None:
 
 def test_a_balance_unlike_its_history_is_caught(seeded: Seeded) -> None:
     table, key = ("accounts", "id") if seeded.target.spec.name == "crud" else ("streams", "stream_id")
-    execute(seeded.database_dsn, f"UPDATE {table} SET balance = balance + 1 WHERE {key} = $1",
-                  uuid.UUID(seeded.account_ids[0]))  # fmt: skip
+    execute(
+        seeded.database_dsn,
+        f"UPDATE {table} SET balance = balance + 1 WHERE {key} = $1",
+        uuid.UUID(seeded.account_ids[0]),
+    )
     report = check_invariants(seeded.target.spec.name, seeded.database_dsn, seeded.target.base_url)
     assert report.passed is False
     assert any("balances equal" in name for name in failed(list(report.checks)))
@@ -90,12 +94,16 @@ def test_a_balance_unlike_its_history_is_caught(seeded: Seeded) -> None:
 def test_a_lost_write_is_caught(seeded: Seeded) -> None:
     """The newest entry of an account disappears: its history has a hole where the balance came from."""
     if seeded.target.spec.name == "crud":
-        statement = ("DELETE FROM ledger_entries WHERE account_id = $1 AND version = "
-                     "(SELECT max(version) - 1 FROM ledger_entries WHERE account_id = $1)")  # fmt: skip
+        statement = (
+            "DELETE FROM ledger_entries WHERE account_id = $1 AND version = "
+            "(SELECT max(version) - 1 FROM ledger_entries WHERE account_id = $1)"
+        )
         expected = "no ledger entry lost or duplicated"
     else:
-        statement = ("DELETE FROM events WHERE stream_id = $1 AND version = "
-                     "(SELECT max(version) - 1 FROM events WHERE stream_id = $1)")  # fmt: skip
+        statement = (
+            "DELETE FROM events WHERE stream_id = $1 AND version = "
+            "(SELECT max(version) - 1 FROM events WHERE stream_id = $1)"
+        )
         expected = "no event lost or duplicated"
     execute(seeded.database_dsn, statement, uuid.UUID(seeded.account_ids[0]))
     report = check_invariants(seeded.target.spec.name, seeded.database_dsn, seeded.target.base_url)

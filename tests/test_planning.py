@@ -118,9 +118,14 @@ def test_plan_nodes_prefers_a_measurement_then_the_fit_then_linear() -> None:
 
 @pytest.mark.parametrize(
     ("rate", "headroom", "message"),
-    [(0.0, 0.3, "target rate"), (float("inf"), 0.3, "target rate"), (100.0, 1.0, "headroom"),
-     (100.0, -0.1, "headroom"), (100.0, float("nan"), "headroom")],
-)  # fmt: skip
+    [
+        (0.0, 0.3, "target rate"),
+        (float("inf"), 0.3, "target rate"),
+        (100.0, 1.0, "headroom"),
+        (100.0, -0.1, "headroom"),
+        (100.0, float("nan"), "headroom"),
+    ],
+)
 def test_impossible_arguments_raise(rate: float, headroom: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         plan_nodes(rate, headroom, measured=MEASURED)

@@ -120,8 +120,19 @@ def test_a_short_run_on_floor_leaves_a_complete_run_directory(tmp_path: Path) ->
 
 
 def test_a_short_run_on_crud_seeds_and_measures_the_database(tmp_path: Path) -> None:
-    result = bench_process("run", "--target", "crud", "--scenario", "banking", "--mix", "write-heavy",
-                           *SHORT, *SMALL_SEED, "--out", str(tmp_path))  # fmt: skip
+    result = bench_process(
+        "run",
+        "--target",
+        "crud",
+        "--scenario",
+        "banking",
+        "--mix",
+        "write-heavy",
+        *SHORT,
+        *SMALL_SEED,
+        "--out",
+        str(tmp_path),
+    )
     run = assert_complete(result)
     found = manifest(run)
     assert found.seed_data is not None
@@ -138,8 +149,21 @@ def test_a_short_run_on_crud_seeds_and_measures_the_database(tmp_path: Path) -> 
 
 
 def test_the_open_model_achieves_the_asked_rate_on_floor(tmp_path: Path) -> None:
-    result = bench_process("run", "--target", "floor", "--scenario", "banking", "--rate", "100", "--warmup", "2s",
-                           "--duration", "10s", "--out", str(tmp_path))  # fmt: skip
+    result = bench_process(
+        "run",
+        "--target",
+        "floor",
+        "--scenario",
+        "banking",
+        "--rate",
+        "100",
+        "--warmup",
+        "2s",
+        "--duration",
+        "10s",
+        "--out",
+        str(tmp_path),
+    )
     run = assert_complete(result)
     validity = manifest(run).validity
     assert validity is not None
@@ -163,9 +187,24 @@ def crud_target(infra: Infrastructure, tmp_path: Path) -> Iterator[RunningTarget
 
 
 def test_host_drives_a_separately_started_target(crud_target: RunningTarget, tmp_path: Path) -> None:
-    result = bench_process("run", "--host", crud_target.base_url, "--scenario", "orders", *SHORT,
-                           "--accounts", "10", "--entries", "2", "--customers", "5", "--orders", "20",
-                           "--out", str(tmp_path / "runs"))  # fmt: skip
+    result = bench_process(
+        "run",
+        "--host",
+        crud_target.base_url,
+        "--scenario",
+        "orders",
+        *SHORT,
+        "--accounts",
+        "10",
+        "--entries",
+        "2",
+        "--customers",
+        "5",
+        "--orders",
+        "20",
+        "--out",
+        str(tmp_path / "runs"),
+    )
     run = assert_complete(result)
     found = manifest(run)
     assert found.settings.host == crud_target.base_url
@@ -182,9 +221,22 @@ def test_host_with_the_keys_of_bench_seed(crud_target: RunningTarget, tmp_path: 
     assert seeded.returncode == 0, seeded.stderr
     assert "50 accounts, 1,000 ledger_entries, 100 orders" in seeded.stderr
     assert seeded.stdout.strip() == str(tmp_path / "keys")
-    result = bench_process("run", "--host", crud_target.base_url, "--scenario", "banking",
-                           "--keys", str(tmp_path / "keys"), *SHORT[:-4], "--warmup", "1s", "--duration", "8s",
-                           "--out", str(tmp_path / "runs"))  # fmt: skip
+    result = bench_process(
+        "run",
+        "--host",
+        crud_target.base_url,
+        "--scenario",
+        "banking",
+        "--keys",
+        str(tmp_path / "keys"),
+        *SHORT[:-4],
+        "--warmup",
+        "1s",
+        "--duration",
+        "8s",
+        "--out",
+        str(tmp_path / "runs"),
+    )
     run = assert_complete(result)
     seed_data = manifest(run).seed_data
     assert seed_data is not None
@@ -193,8 +245,20 @@ def test_host_with_the_keys_of_bench_seed(crud_target: RunningTarget, tmp_path: 
 
 
 def _start_long_run(tmp_path: Path, target: str) -> tuple[subprocess.Popen[str], list[psutil.Process]]:
-    argv = [sys.executable, "-m", "bench", "run", "--target", target, "--scenario", "banking", *SHORT[:-1], "5m",
-            "--out", str(tmp_path)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--target",
+        target,
+        "--scenario",
+        "banking",
+        *SHORT[:-1],
+        "5m",
+        "--out",
+        str(tmp_path),
+    ]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def steady() -> bool:
@@ -207,8 +271,11 @@ def _start_long_run(tmp_path: Path, target: str) -> tuple[subprocess.Popen[str],
 
 def _assert_left_nothing(descendants: list[psutil.Process]) -> None:
     assert descendants
-    wait_until(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in descendants),
-               timeout=30, what="every process of the run to exit")  # fmt: skip
+    wait_until(
+        lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in descendants),
+        timeout=30,
+        what="every process of the run to exit",
+    )
 
 
 def _assert_partial(stdout: str) -> Path:
@@ -258,17 +325,21 @@ def test_a_killed_target_ends_the_run_with_a_clear_message(tmp_path: Path) -> No
         (["--target", "floor", "--scenario", "banking", "--users", "-5"], "-5 is not in the range 1<=x<=100000"),
         (["--scenario", "banking"], "expected either --target NAME"),
         (["--target", "floor", "--host", "http://x", "--scenario", "banking"], "expected either --target NAME"),
-        (["--target", "floor", "--scenario", "banking", "--rate", "5000", "--users", "2"],
-         "the rate needs at least 5 users"),
-        (["--target", "floor", "--scenario", "banking", "--rate", "50", "--think-time", "1s..2s"],
-         "--think-time belongs to the closed model"),
+        (
+            ["--target", "floor", "--scenario", "banking", "--rate", "5000", "--users", "2"],
+            "the rate needs at least 5 users",
+        ),
+        (
+            ["--target", "floor", "--scenario", "banking", "--rate", "50", "--think-time", "1s..2s"],
+            "--think-time belongs to the closed model",
+        ),
         (["--target", "floor", "--scenario", "banking", "--duration", "soon"], "is not a duration; expected e.g. 30s"),
         (["--target", "floor", "--scenario", "banking", "--skew", "zipf:-1"], "expected 'uniform' or 'zipf:S'"),
         (["--target", "floor", "--scenario", "banking", "--think-time", "9s..1s"], "expected MIN <= MAX"),
         (["--host", "localhost:80", "--scenario", "banking"], "expected the base URL of a service"),
         (["--host", "http://127.0.0.1:9", "--scenario", "banking", "--no-seed"], "needs --keys DIR"),
     ],
-)  # fmt: skip
+)
 def test_bad_arguments_exit_2_with_a_sentence(bench: BenchCli, args: list[str], expected: str) -> None:
     result = bench("run", *args)
     assert result.exit_code == 2, result.output

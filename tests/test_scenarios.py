@@ -82,7 +82,10 @@ def test_a_batch_histogram_is_the_histogram_of_recording_each_value() -> None:
     batch = histogram_of(values)
     assert encode(batch) == encode(one_by_one)
     assert (batch.get_total_count(), batch.get_min_value(), batch.get_max_value()) == (
-        one_by_one.get_total_count(), one_by_one.get_min_value(), one_by_one.get_max_value())  # fmt: skip
+        one_by_one.get_total_count(),
+        one_by_one.get_min_value(),
+        one_by_one.get_max_value(),
+    )
 
 
 def test_a_workers_schedule_holds_every_count_th_slot_of_the_global_one() -> None:

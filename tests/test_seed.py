@@ -75,10 +75,17 @@ def test_crud_seed_loads_the_requested_counts(fresh_database: NewDatabase, tmp_p
     assert counts["orders"] == 60
     assert len((tmp_path / "accounts.txt").read_text().split()) == 40
     assert len((tmp_path / "orders.txt").read_text().split()) == 60
-    balances = asyncio.run(_fetch(dsn, {"negative": "SELECT count(*) FROM ledger_entries WHERE balance_after < 0",
-                                        "mismatch": "SELECT count(*) FROM accounts a JOIN ledger_entries e"
-                                        " ON e.account_id = a.id AND e.version = a.version"
-                                        " WHERE e.balance_after <> a.balance"}))  # fmt: skip
+    balances = asyncio.run(
+        _fetch(
+            dsn,
+            {
+                "negative": "SELECT count(*) FROM ledger_entries WHERE balance_after < 0",
+                "mismatch": "SELECT count(*) FROM accounts a JOIN ledger_entries e"
+                " ON e.account_id = a.id AND e.version = a.version"
+                " WHERE e.balance_after <> a.balance",
+            },
+        )
+    )
     assert balances == {"negative": 0, "mismatch": 0}
 
 

@@ -44,8 +44,14 @@ ENDPOINT = "GET /accounts/{id}"
 
 
 def bench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "COLUMNS": "200"}, timeout=110)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=110,
+    )
 
 
 def capacity(result: subprocess.CompletedProcess[str]) -> tuple[Path, dict[str, Any]]:
@@ -156,19 +162,37 @@ def test_an_interrupted_search_concludes_on_the_steps_it_measured() -> None:
 
 def synthetic_outcome(report: Path) -> SweepOutcome:
     """One arm whose p99 is 10 ms / (1 - rate / 1000), and whose throughput follows a known scalability law."""
-    load = LoadSettings(scenario="mixed", mix="balanced", users=10, spawn_rate=10.0, rate=None, duration=5.0,
-                        warmup=2.0, processes=1, think_time=(0.0, 0.0), skew=parse_skew("uniform"),
-                        visibility_share=0.0, seed=1)  # fmt: skip
-    definition = SweepDefinition(name="synthetic", load=load, data=SeedSpec(10, 2, 2, 2, 1),
-                                 arms=(Arm("crud", "crud"),), slos=(parse_slo("p99<100ms"),),
-                                 policy=SearchPolicy(start_rate=100), concurrency=(1, 2, 4, 8, 16, 32, 64),
-                                 plan_rate=1000.0)  # fmt: skip
+    load = LoadSettings(
+        scenario="mixed",
+        mix="balanced",
+        users=10,
+        spawn_rate=10.0,
+        rate=None,
+        duration=5.0,
+        warmup=2.0,
+        processes=1,
+        think_time=(0.0, 0.0),
+        skew=parse_skew("uniform"),
+        visibility_share=0.0,
+        seed=1,
+    )
+    definition = SweepDefinition(
+        name="synthetic",
+        load=load,
+        data=SeedSpec(10, 2, 2, 2, 1),
+        arms=(Arm("crud", "crud"),),
+        slos=(parse_slo("p99<100ms"),),
+        policy=SearchPolicy(start_rate=100),
+        concurrency=(1, 2, 4, 8, 16, 32, 64),
+        plan_rate=1000.0,
+    )
 
     def step(rate: float) -> StepOutcome:
         p99 = 10.0 / max(1e-3, 1 - rate / 1000)
         measures = {"actions_per_s": min(rate, 1000.0), "p99_ms": p99, "p99_uncorrected_ms": min(p99, 40.0)}
-        return StepOutcome(Verdict.PASS if p99 < 100 else Verdict.FAIL, f"p99 {p99:.0f} ms", measures["actions_per_s"],
-                           measures)  # fmt: skip
+        return StepOutcome(
+            Verdict.PASS if p99 < 100 else Verdict.FAIL, f"p99 {p99:.0f} ms", measures["actions_per_s"], measures
+        )
 
     result = search(step, definition.policy)
     runs = [report / "runs" / f"step-{index}" for index in range(len(result.steps))]
@@ -246,10 +270,33 @@ def test_an_experiment_file_and_targets_together_exit_2(bench: BenchCli, tmp_pat
 
 def test_a_sweep_of_the_floor_finds_the_limit_its_in_flight_users_allow(tmp_path: Path) -> None:
     result = bench_process(
-        "sweep", "--target", "floor", "--floor-delay", "fixed:100ms", "--in-flight", "4", "--slo", "p99<300ms",
-        "--scenario", "banking", "--mix", "read-heavy", "--start-rate", "16", "--resolution", "50%",
-        "--max-steps", "5", "--step-duration", "3s", "--warmup", "1s", "--out", str(tmp_path / "reports"), cwd=tmp_path,
-    )  # fmt: skip
+        "sweep",
+        "--target",
+        "floor",
+        "--floor-delay",
+        "fixed:100ms",
+        "--in-flight",
+        "4",
+        "--slo",
+        "p99<300ms",
+        "--scenario",
+        "banking",
+        "--mix",
+        "read-heavy",
+        "--start-rate",
+        "16",
+        "--resolution",
+        "50%",
+        "--max-steps",
+        "5",
+        "--step-duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--out",
+        str(tmp_path / "reports"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report, data = capacity(result)
     assert (tmp_path / "reports" / "latest").resolve() == report.resolve()
@@ -279,10 +326,32 @@ def test_a_stall_of_the_target_shows_in_the_latency_from_the_intended_start_only
     # One in-flight user at 200/s: during each 200 ms stall the one request sent waits, and the 40 actions
     # scheduled meanwhile wait for that user; from the send they then take a millisecond.
     result = bench_process(
-        "sweep", "--target", "floor", "--floor-delay", "stall:200ms/1s", "--in-flight", "1", "--slo", "p99<100ms",
-        "--scenario", "banking", "--mix", "read-heavy", "--start-rate", "200", "--max-steps", "1",
-        "--step-duration", "3s", "--warmup", "1s", "--no-confirm", "--out", str(tmp_path / "reports"), cwd=tmp_path,
-    )  # fmt: skip
+        "sweep",
+        "--target",
+        "floor",
+        "--floor-delay",
+        "stall:200ms/1s",
+        "--in-flight",
+        "1",
+        "--slo",
+        "p99<100ms",
+        "--scenario",
+        "banking",
+        "--mix",
+        "read-heavy",
+        "--start-rate",
+        "200",
+        "--max-steps",
+        "1",
+        "--step-duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--no-confirm",
+        "--out",
+        str(tmp_path / "reports"),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     _, data = capacity(result)
     (step,) = data["arms"][0]["searches"][0]["steps"]
@@ -295,10 +364,31 @@ def test_a_stall_of_the_target_shows_in_the_latency_from_the_intended_start_only
 
 def test_sigterm_stops_the_sweep_with_the_report_of_what_was_measured(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench", "sweep", "--target", "floor", "--slo", "p99<1s", "--scenario", "banking",
-         "--start-rate", "50", "--step-duration", "2s", "--warmup", "1s", "--out", str(tmp_path / "reports")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "sweep",
+            "--target",
+            "floor",
+            "--slo",
+            "p99<1s",
+            "--scenario",
+            "banking",
+            "--start-rate",
+            "50",
+            "--step-duration",
+            "2s",
+            "--warmup",
+            "1s",
+            "--out",
+            str(tmp_path / "reports"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     assert process.stderr is not None
     seen = []
     for line in process.stderr:

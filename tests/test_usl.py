@@ -52,8 +52,11 @@ def test_the_95_percent_intervals_cover_the_truth_about_95_percent_of_the_time()
     covered = {"sigma": 0, "kappa": 0, "lambda": 0}
     for seed in range(40):
         fit = fitted(fit_usl(LEVELS, noisy(seed)))
-        for name, estimate, truth in (("sigma", fit.sigma, SIGMA), ("kappa", fit.kappa, KAPPA),
-                                      ("lambda", fit.lambda_, LAMBDA)):  # fmt: skip
+        for name, estimate, truth in (
+            ("sigma", fit.sigma, SIGMA),
+            ("kappa", fit.kappa, KAPPA),
+            ("lambda", fit.lambda_, LAMBDA),
+        ):
             covered[name] += estimate.low <= truth <= estimate.high
     assert all(34 <= count <= 40 for count in covered.values()), covered
 

@@ -57,8 +57,13 @@ class SweepDefinition:
     def level_load(self, users: int) -> LoadSettings:
         """A closed-model step of `users` users at the sweep's think time."""
         users = max(users, self.load.processes)
-        return replace(self.load, rate=None, users=users, think_time=self.think_time,
-                       spawn_rate=_spawn_rate(users, LEVEL_RAMP_SECONDS))  # fmt: skip
+        return replace(
+            self.load,
+            rate=None,
+            users=users,
+            think_time=self.think_time,
+            spawn_rate=_spawn_rate(users, LEVEL_RAMP_SECONDS),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         load = msgspec.to_builtins(self.load.as_manifest())

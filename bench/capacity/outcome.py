@@ -142,8 +142,15 @@ def _search_data(found: RateSearch, report: Path) -> dict[str, Any]:
     result = found.result
     data: dict[str, Any] = {"workers": found.workers, "interrupted": found.interrupted}
     if result is None:
-        return data | {"limit": None, "bracket": None, "bounded_by": None, "generator_limit": None,
-                       "explanation": "interrupted before a step was measured", "steps": [], "knee": None}  # fmt: skip
+        return data | {
+            "limit": None,
+            "bracket": None,
+            "bounded_by": None,
+            "generator_limit": None,
+            "explanation": "interrupted before a step was measured",
+            "steps": [],
+            "knee": None,
+        }
     data |= result.as_dict()
     for index, (step, run) in enumerate(zip(data["steps"], found.runs, strict=False), start=1):
         step["index"], step["run"] = index, _relative(run, report)

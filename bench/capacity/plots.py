@@ -53,8 +53,13 @@ def throughput_vs_offered(data: dict[str, Any]) -> Plot:
         axes.plot([0, highest], [0, highest], ":", color="tab:gray", linewidth=1, label="achieved = offered")
         for label, color, steps in series:
             measured = _measured(steps, "actions_per_s")
-            axes.plot([s["rate"] for s in measured], [s["measures"]["actions_per_s"] for s in measured], "o-",
-                      color=color, label=label)  # fmt: skip
+            axes.plot(
+                [s["rate"] for s in measured],
+                [s["measures"]["actions_per_s"] for s in measured],
+                "o-",
+                color=color,
+                label=label,
+            )
             voids = [s for s in steps if s["verdict"] == "void" and s["achieved_rate"] is not None]
             _voids(axes, [s["rate"] for s in voids], [s["achieved_rate"] for s in voids])
         axes.set_xlim(left=0)
@@ -82,14 +87,25 @@ def latency_vs_throughput(data: dict[str, Any]) -> Plot:
     def draw(axes: Axes) -> None:
         for label, color, steps in series:
             xs = [s["measures"]["actions_per_s"] for s in steps]
-            axes.plot(xs, [s["measures"]["p99_ms"] for s in steps], "o-", color=color,
-                      label=f"{label} p99 from the intended start")  # fmt: skip
+            axes.plot(
+                xs,
+                [s["measures"]["p99_ms"] for s in steps],
+                "o-",
+                color=color,
+                label=f"{label} p99 from the intended start",
+            )
             uncorrected = [s["measures"].get("p99_uncorrected_ms", np.nan) for s in steps]
             axes.plot(xs, uncorrected, ".--", color=color, alpha=0.7, label=f"{label} p99 from the send")
         for text, limit in _latency_slos(data):
             axes.axhline(limit, color="tab:red", linestyle=":", linewidth=1)
-            axes.annotate(f"SLO {text}", (0, limit), xycoords=("axes fraction", "data"), fontsize="small",
-                          color="tab:red", va="bottom")  # fmt: skip
+            axes.annotate(
+                f"SLO {text}",
+                (0, limit),
+                xycoords=("axes fraction", "data"),
+                fontsize="small",
+                color="tab:red",
+                va="bottom",
+            )
         axes.set_yscale("log")
         plain = FuncFormatter(lambda value, _: f"{value:g}")
         axes.yaxis.set_major_formatter(plain)
@@ -111,8 +127,13 @@ def usl_curve(data: dict[str, Any]) -> Plot:
         for index, (name, found) in enumerate(swept):
             color = COLORS[index % len(COLORS)]
             usable = [p for p in found["points"] if p["verdict"] == "pass" and p["achieved_rate"] is not None]
-            axes.plot([p["users"] for p in usable], [p["achieved_rate"] for p in usable], "o", color=color,
-                      label=f"{name} measured")  # fmt: skip
+            axes.plot(
+                [p["users"] for p in usable],
+                [p["achieved_rate"] for p in usable],
+                "o",
+                color=color,
+                label=f"{name} measured",
+            )
             voids = [p for p in found["points"] if p["verdict"] != "pass" and p["achieved_rate"] is not None]
             _voids(axes, [p["users"] for p in voids], [p["achieved_rate"] for p in voids])
             fit = found["fit"]
@@ -149,8 +170,13 @@ def scale_out(data: dict[str, Any]) -> Plot | None:
     def draw(axes: Axes) -> None:
         for index, arm in enumerate(arms):
             limits = [(int(workers), limit) for workers, limit in arm["scale_out"]["limits"].items() if limit]
-            axes.plot([w for w, _ in limits], [limit for _, limit in limits], "o-",
-                      color=COLORS[index % len(COLORS)], label=arm["name"])  # fmt: skip
+            axes.plot(
+                [w for w, _ in limits],
+                [limit for _, limit in limits],
+                "o-",
+                color=COLORS[index % len(COLORS)],
+                label=arm["name"],
+            )
         axes.set_ylim(bottom=0)
 
     return Plot("scale_out", title, render(draw, title=title, xlabel="target workers", ylabel="actions/s at the SLO"))

@@ -28,9 +28,20 @@ CAPACITY_JSON = "capacity.json"
 CAPACITY_CSV = "capacity.csv"
 CAPACITY_MD = "capacity.md"
 CAPACITY_HTML = "capacity.html"
-MEASURES = ["actions_per_s", "requests_per_s", "mean_ms", "p50_ms", "p99_ms", "p50_uncorrected_ms",
-            "p99_uncorrected_ms", "errors_percent", "busy_users", "in_flight_users", "cpu_target_percent",
-            "cpu_generator_percent"]  # fmt: skip
+MEASURES = [
+    "actions_per_s",
+    "requests_per_s",
+    "mean_ms",
+    "p50_ms",
+    "p99_ms",
+    "p50_uncorrected_ms",
+    "p99_uncorrected_ms",
+    "errors_percent",
+    "busy_users",
+    "in_flight_users",
+    "cpu_target_percent",
+    "cpu_generator_percent",
+]
 CSV_COLUMNS = ["arm", "workers", "kind", "step", "phase", "asked_rate", "users", "verdict", *MEASURES, "reason", "run"]
 
 
@@ -60,8 +71,11 @@ def _machine(report: Path) -> dict[str, Any] | None:
 def _title(data: dict[str, Any]) -> tuple[str, str]:
     sweep = data["sweep"]
     machine = data["machine"] or {}
-    where = (f"{machine.get('hostname')} ({machine.get('cpu_model')}, {machine.get('logical_cpus')} CPUs)"
-             if machine else "an unrecorded machine")  # fmt: skip
+    where = (
+        f"{machine.get('hostname')} ({machine.get('cpu_model')}, {machine.get('logical_cpus')} CPUs)"
+        if machine
+        else "an unrecorded machine"
+    )
     subtitle = (
         f"{len(data['arms'])} arm(s) on {sweep['load']['scenario']} ({sweep['load']['mix']}), SLOs: "
         f"{'; '.join(sweep['slos'])}; measured on {where}. Each step is a short run on fresh infrastructure, "
@@ -81,9 +95,19 @@ def write_capacity_files(data: dict[str, Any], out: Path) -> None:
 
 def _row(arm: str, workers: int, kind: str, step: dict[str, Any]) -> list[Any]:
     measures = step["measures"]
-    return [arm, workers, kind, step.get("index", ""), step.get("phase", ""), step.get("rate", ""),
-            step.get("users", measures.get("in_flight_users", "")), step["verdict"],
-            *(measures.get(name, "") for name in MEASURES), step["reason"], step["run"]]  # fmt: skip
+    return [
+        arm,
+        workers,
+        kind,
+        step.get("index", ""),
+        step.get("phase", ""),
+        step.get("rate", ""),
+        step.get("users", measures.get("in_flight_users", "")),
+        step["verdict"],
+        *(measures.get(name, "") for name in MEASURES),
+        step["reason"],
+        step["run"],
+    ]
 
 
 def capacity_csv(data: dict[str, Any]) -> str:

@@ -140,8 +140,9 @@ class _Sweeper:
         if len(known) > 1:
             found.scale_out_fit = fit_usl(list(known), list(known.values()))
         if self.definition.plan_rate is not None:
-            found.plan = plan_nodes(self.definition.plan_rate, self.definition.headroom, measured=found.limits(),
-                                    fit=found.scale_out_fit)  # fmt: skip
+            found.plan = plan_nodes(
+                self.definition.plan_rate, self.definition.headroom, measured=found.limits(), fit=found.scale_out_fit
+            )
 
 
 def _fit_said(fit: UslResult) -> str:
@@ -151,8 +152,9 @@ def _fit_said(fit: UslResult) -> str:
 def run_sweep(definition: SweepDefinition, *, reports: Path, console: Console) -> SweepOutcome:
     outcome = SweepOutcome(new_report_directory(definition.name, reports), definition)
     sweeper = _Sweeper(definition, outcome, console)
-    console.print(f"[bold]{definition.name}[/]: capacity sweep of {_names(definition.arms)}; report in "
-                  f"{outcome.report}")  # fmt: skip
+    console.print(
+        f"[bold]{definition.name}[/]: capacity sweep of {_names(definition.arms)}; report in {outcome.report}"
+    )
     try:
         with sigterm_exits():
             for arm in definition.arms:

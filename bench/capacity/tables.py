@@ -11,11 +11,35 @@ from typing import Any
 from bench.report.format import number
 from bench.report.tables import Table
 
-CAPACITY_COLUMNS = ["Arm", "Workers", "Max rate at SLO", "Bracket", "Bounded by", "Knee",
-                    "p99 at the limit (uncorrected)", "USL sigma", "USL kappa", "USL lambda", "N* (peak)",
-                    "Nodes needed"]  # fmt: skip
-STEP_COLUMNS = ["#", "Phase", "Asked", "Achieved", "Verdict", "p99", "p99 uncorrected", "p50", "Errors",
-                "Busy / in-flight users", "CPU target / generator", "Reason", "Run"]  # fmt: skip
+CAPACITY_COLUMNS = [
+    "Arm",
+    "Workers",
+    "Max rate at SLO",
+    "Bracket",
+    "Bounded by",
+    "Knee",
+    "p99 at the limit (uncorrected)",
+    "USL sigma",
+    "USL kappa",
+    "USL lambda",
+    "N* (peak)",
+    "Nodes needed",
+]
+STEP_COLUMNS = [
+    "#",
+    "Phase",
+    "Asked",
+    "Achieved",
+    "Verdict",
+    "p99",
+    "p99 uncorrected",
+    "p50",
+    "Errors",
+    "Busy / in-flight users",
+    "CPU target / generator",
+    "Reason",
+    "Run",
+]
 LEVEL_COLUMNS = ["Users", "Actions/s", "Requests/s", "p99", "p50", "CPU target / generator", "Verdict", "Reason", "Run"]
 UNIT = "actions/s"
 
@@ -98,9 +122,19 @@ def capacity_table(data: dict[str, Any]) -> Table:
             usl = _usl_cells(concurrency["fit"] if fitted_here and concurrency else None)
             bracket = search["bracket"]
             nodes = _nodes(arm["plan"]) if index == 0 else "-"
-            rows.append([arm["name"], str(search["workers"]), rate(search["limit"]) if search["steps"] else "-",
-                         f"[{number(bracket[0])}, {number(bracket[1])}]" if bracket else "-", _bounded(search),
-                         _knee(search), _at_limit(search), *usl, nodes])  # fmt: skip
+            rows.append(
+                [
+                    arm["name"],
+                    str(search["workers"]),
+                    rate(search["limit"]) if search["steps"] else "-",
+                    f"[{number(bracket[0])}, {number(bracket[1])}]" if bracket else "-",
+                    _bounded(search),
+                    _knee(search),
+                    _at_limit(search),
+                    *usl,
+                    nodes,
+                ]
+            )
     notes = [
         f"Rates in {UNIT}. Max rate at SLO: the highest arrival rate at which every SLO held with a valid load "
         "generator; the limit lies within the bracket [highest pass, lowest fail]. Bounded by: slo (resolved "
@@ -119,13 +153,20 @@ def capacity_table(data: dict[str, Any]) -> Table:
 def _step_row(step: dict[str, Any]) -> list[str]:
     measures = step["measures"]
     return [
-        str(step["index"]), step["phase"], rate(step["rate"]), rate(step["achieved_rate"]), verdict(step["verdict"]),
-        ms(measures.get("p99_ms")), ms(measures.get("p99_uncorrected_ms")), ms(measures.get("p50_ms")),
+        str(step["index"]),
+        step["phase"],
+        rate(step["rate"]),
+        rate(step["achieved_rate"]),
+        verdict(step["verdict"]),
+        ms(measures.get("p99_ms")),
+        ms(measures.get("p99_uncorrected_ms")),
+        ms(measures.get("p50_ms")),
         "-" if "errors_percent" not in measures else f"{number(measures['errors_percent'])}%",
         _pair(measures.get("busy_users"), measures.get("in_flight_users")),
-        _pair(measures.get("cpu_target_percent"), measures.get("cpu_generator_percent"), "%"), step["reason"],
+        _pair(measures.get("cpu_target_percent"), measures.get("cpu_generator_percent"), "%"),
+        step["reason"],
         step["run"],
-    ]  # fmt: skip
+    ]
 
 
 def step_tables(data: dict[str, Any]) -> Iterator[Table]:
@@ -134,9 +175,13 @@ def step_tables(data: dict[str, Any]) -> Iterator[Table]:
             notes = [search["explanation"]]
             if search["knee"] is not None:
                 notes.append(f"Knee: {search['knee']['note']}.")
-            yield Table(f"steps-{arm['name']}-{search['workers']}",
-                        f"Rate search: {arm['name']}, {search['workers']} worker(s)", STEP_COLUMNS,
-                        [_step_row(step) for step in search["steps"]], notes)  # fmt: skip
+            yield Table(
+                f"steps-{arm['name']}-{search['workers']}",
+                f"Rate search: {arm['name']}, {search['workers']} worker(s)",
+                STEP_COLUMNS,
+                [_step_row(step) for step in search["steps"]],
+                notes,
+            )
 
 
 def _fit_note(fit: dict[str, Any] | None) -> str:
@@ -159,10 +204,19 @@ def level_tables(data: dict[str, Any]) -> Iterator[Table]:
         rows = []
         for point in found["points"]:
             measures = point["measures"]
-            rows.append([str(point["users"]), rate(point["achieved_rate"]), rate(measures.get("requests_per_s")),
-                         ms(measures.get("p99_ms")), ms(measures.get("p50_ms")),
-                         _pair(measures.get("cpu_target_percent"), measures.get("cpu_generator_percent"), "%"),
-                         level_verdict(point["verdict"]), point["reason"], point["run"]])  # fmt: skip
+            rows.append(
+                [
+                    str(point["users"]),
+                    rate(point["achieved_rate"]),
+                    rate(measures.get("requests_per_s")),
+                    ms(measures.get("p99_ms")),
+                    ms(measures.get("p50_ms")),
+                    _pair(measures.get("cpu_target_percent"), measures.get("cpu_generator_percent"), "%"),
+                    level_verdict(point["verdict"]),
+                    point["reason"],
+                    point["run"],
+                ]
+            )
         low, high = found["think_time"]
         think = f"{number(low)} s" if low == high else f"{number(low)}..{number(high)} s"
         title = f"Concurrency levels (closed model, think time {think}): {arm['name']}"
@@ -178,8 +232,15 @@ def plan_table(data: dict[str, Any]) -> Table:
             rows.append([arm["name"], limits or "-", "-", "-", "no --plan-rate given"])
             continue
         nodes = "refused" if plan["refused"] else str(plan["nodes"])
-        rows.append([arm["name"], limits or "-", rate(plan["target_rate"]), f"{plan['headroom']:.0%}",
-                     f"{nodes}: {plan['explanation']}"])  # fmt: skip
+        rows.append(
+            [
+                arm["name"],
+                limits or "-",
+                rate(plan["target_rate"]),
+                f"{plan['headroom']:.0%}",
+                f"{nodes}: {plan['explanation']}",
+            ]
+        )
         if arm["scale_out"]["fit"] is not None:
             notes.append(f"{arm['name']}, limit at the SLO against workers: {_fit_note(arm['scale_out']['fit'])}")
     columns = ["Arm", "Limit at the SLO per worker count", "Planned rate", "Headroom", "Nodes needed"]
@@ -192,17 +253,28 @@ def settings_table(data: dict[str, Any]) -> Table:
     machine = data["machine"] or {}
     rows = [
         ["SLOs", "; ".join(sweep["slos"])],
-        ["scenario", f"{load['scenario']}, mix {load['mix']}, skew {load['skew']}, visibility probes "
-                     f"{load['visibility_share']:.0%}, {load['processes']} Locust process(es)"],
+        [
+            "scenario",
+            f"{load['scenario']}, mix {load['mix']}, skew {load['skew']}, visibility probes "
+            f"{load['visibility_share']:.0%}, {load['processes']} Locust process(es)",
+        ],
         ["each step", f"{number(load['warmup'])} s warm-up, then {number(load['duration'])} s measured"],
-        ["rate search", f"from {rate(policy['start_rate'])}, x{number(policy['growth'])} per step, resolved within "
-                        f"{_resolution(policy)}, at most {policy['max_steps']} steps, ceiling "
-                        f"{rate(policy['ceiling']) if policy['ceiling'] else 'none'}"],
+        [
+            "rate search",
+            f"from {rate(policy['start_rate'])}, x{number(policy['growth'])} per step, resolved within "
+            f"{_resolution(policy)}, at most {policy['max_steps']} steps, ceiling "
+            f"{rate(policy['ceiling']) if policy['ceiling'] else 'none'}",
+        ],
         ["in-flight users (open model)", str(sweep["in_flight"]) if sweep["in_flight"] else "one second of arrivals"],
         ["data set", ", ".join(f"{key} {value:,}" for key, value in sweep["data"].items())],
-        ["machine", f"{machine.get('hostname')}: {machine.get('cpu_model')}, {machine.get('logical_cpus')} logical "
-                    f"CPUs, {machine.get('memory_gib')} GiB" if machine else "not recorded"],
-    ]  # fmt: skip
+        [
+            "machine",
+            f"{machine.get('hostname')}: {machine.get('cpu_model')}, {machine.get('logical_cpus')} logical "
+            f"CPUs, {machine.get('memory_gib')} GiB"
+            if machine
+            else "not recorded",
+        ],
+    ]
     for arm in sweep["arms"]:
         settings = ", ".join(f"{key}={value}" for key, value in arm.items() if key != "name" and value is not None)
         rows.append([f"arm {arm['name']}", settings])
@@ -231,13 +303,17 @@ def statements(data: dict[str, Any]) -> list[str]:
             for step in search["steps"]:
                 if step["verdict"] == "void":
                     voids += 1
-                    said.append(f"VOID: {arm['name']}, {search['workers']} worker(s), step {step['index']} at "
-                                f"{rate(step['rate'])}: {step['reason']}.")  # fmt: skip
+                    said.append(
+                        f"VOID: {arm['name']}, {search['workers']} worker(s), step {step['index']} at "
+                        f"{rate(step['rate'])}: {step['reason']}."
+                    )
         for point in (arm["concurrency"] or {}).get("points", []):
             if point["verdict"] != "pass":
                 voids += 1
-                said.append(f"{level_verdict(point['verdict'])}, not fitted: {arm['name']}, concurrency "
-                            f"{point['users']}: {point['reason']}.")  # fmt: skip
+                said.append(
+                    f"{level_verdict(point['verdict'])}, not fitted: {arm['name']}, concurrency "
+                    f"{point['users']}: {point['reason']}."
+                )
     if not voids:
         said.append("No step was void: the load generator was valid at every step.")
     if data["interrupted"]:

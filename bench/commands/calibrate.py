@@ -27,17 +27,33 @@ DEFAULT_DELAY = "uniform:2ms..20ms"
 
 def calibration_table(points: list[CalibrationPoint], delay: str) -> Table:
     table = Table(title=f"Calibration: floor target with delay {delay}", title_justify="left")
-    columns = ("percentile", "configured ms", "measured ms", "error ms", "error %", "expected with own time ms",
-               "net error ms", "tolerance ms", "raw", "net")  # fmt: skip
+    columns = (
+        "percentile",
+        "configured ms",
+        "measured ms",
+        "error ms",
+        "error %",
+        "expected with own time ms",
+        "net error ms",
+        "tolerance ms",
+        "raw",
+        "net",
+    )
     for column in columns:
         table.add_column(column, justify="right")
     for point in points:
         table.add_row(
-            f"p{point.percentile:g}", f"{point.configured_ms:.3f}", f"{point.measured_ms:.3f}",
-            f"{point.error_ms:+.3f}", f"{point.error_relative:+.1%}", f"{point.expected_ms:.3f}",
-            f"{point.net_error_ms:+.3f}", f"{point.tolerance_ms:.2f}",
-            _verdict(point.within_tolerance), _verdict(point.net_within_tolerance),
-        )  # fmt: skip
+            f"p{point.percentile:g}",
+            f"{point.configured_ms:.3f}",
+            f"{point.measured_ms:.3f}",
+            f"{point.error_ms:+.3f}",
+            f"{point.error_relative:+.1%}",
+            f"{point.expected_ms:.3f}",
+            f"{point.net_error_ms:+.3f}",
+            f"{point.tolerance_ms:.2f}",
+            _verdict(point.within_tolerance),
+            _verdict(point.net_within_tolerance),
+        )
     return table
 
 
@@ -47,15 +63,29 @@ def _verdict(ok: bool) -> str:
 
 def _settings(delay: str, rate: float, duration: float, warmup: float, spin: float, out: Path) -> RunSettings:
     load = LoadSettings(
-        scenario="banking", mix="read-heavy", users=max(10, int(rate)), spawn_rate=max(10.0, rate), rate=rate,
-        duration=duration, warmup=warmup, processes=1, think_time=(0.0, 0.0), skew=Skew(), visibility_share=0.0,
+        scenario="banking",
+        mix="read-heavy",
+        users=max(10, int(rate)),
+        spawn_rate=max(10.0, rate),
+        rate=rate,
+        duration=duration,
+        warmup=warmup,
+        processes=1,
+        think_time=(0.0, 0.0),
+        skew=Skew(),
+        visibility_share=0.0,
         seed=1,
-    )  # fmt: skip
+    )
     sizes = DATABASE_SIZES
     return RunSettings(
-        load=load, target="floor", host=None, out=out, floor_delay=delay, floor_spin=spin,
+        load=load,
+        target="floor",
+        host=None,
+        out=out,
+        floor_delay=delay,
+        floor_spin=spin,
         seed_spec=SeedSpec(sizes["accounts"], 1, sizes["customers"], sizes["orders"], 1),
-    )  # fmt: skip
+    )
 
 
 def _overall(outcome: RunOutcome) -> HdrHistogram | None:
@@ -66,19 +96,43 @@ def _overall(outcome: RunOutcome) -> HdrHistogram | None:
 
 
 @click.command()
-@click.option("--delay", type=DelayType(), default=DEFAULT_DELAY, show_default=True,
-              help="The floor target's synthetic service time.")  # fmt: skip
-@click.option("--rate", type=click.FloatRange(0, min_open=True), default=50.0, show_default=True,
-              help="Open-model requests per second: low, so that nothing queues.")  # fmt: skip
+@click.option(
+    "--delay",
+    type=DelayType(),
+    default=DEFAULT_DELAY,
+    show_default=True,
+    help="The floor target's synthetic service time.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0, min_open=True),
+    default=50.0,
+    show_default=True,
+    help="Open-model requests per second: low, so that nothing queues.",
+)
 @click.option("--duration", type=Duration(), default="60s", show_default=True, help="Measured time of each run.")
 @click.option("--warmup", type=Duration(allow_zero=True), default="5s", show_default=True, help="Unmeasured start.")
-@click.option("--spin", type=Duration(allow_zero=True), default="2ms", show_default=True,
-              help="The last part of each delay the floor awaits by yielding instead of a timer, which fires up to "
-              "a millisecond late; 0 measures the timer too.")  # fmt: skip
-@click.option("--baseline/--no-baseline", default=True, show_default=True,
-              help="First measure the same load with no delay: the stack's and harness's own time.")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=RUNS_OUT, show_default=True,
-              help="Where the run directories are created.")  # fmt: skip
+@click.option(
+    "--spin",
+    type=Duration(allow_zero=True),
+    default="2ms",
+    show_default=True,
+    help="The last part of each delay the floor awaits by yielding instead of a timer, which fires up to "
+    "a millisecond late; 0 measures the timer too.",
+)
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="First measure the same load with no delay: the stack's and harness's own time.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=RUNS_OUT,
+    show_default=True,
+    help="Where the run directories are created.",
+)
 def calibrate(delay: str, rate: float, duration: float, warmup: float, spin: float, baseline: bool, out: Path) -> None:
     """Measure a known delay distribution through the whole harness and print configured vs measured."""
     baseline_histogram = None

@@ -34,13 +34,23 @@ def _experiment(path: Path | None, quick: bool, aa: bool) -> Experiment:
 
 
 @click.command()
-@click.argument("experiment_file", metavar="[EXPERIMENT]", required=False,
-                type=click.Path(dir_okay=False, exists=True, path_type=Path))  # fmt: skip
+@click.argument(
+    "experiment_file",
+    metavar="[EXPERIMENT]",
+    required=False,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
 @click.option("--quick", is_flag=True, help="Two short repetitions on a small data set (about 2 minutes).")
-@click.option("--aa", is_flag=True,
-              help="A/A: run the baseline arm against itself, to see the noise floor of this machine.")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS, show_default=True,
-              help="Where the report directory (and the 'latest' link) is created.")  # fmt: skip
+@click.option(
+    "--aa", is_flag=True, help="A/A: run the baseline arm against itself, to see the noise floor of this machine."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=REPORTS,
+    show_default=True,
+    help="Where the report directory (and the 'latest' link) is created.",
+)
 @server_options
 def compare(
     experiment_file: Path | None, quick: bool, aa: bool, out: Path, pg_dsn: str | None, redis_url: str | None
@@ -53,8 +63,9 @@ def compare(
     from bench.compare.runner import run_experiment  # scipy and matplotlib: only for this command
 
     experiment = _experiment(experiment_file, quick, aa)
-    outcome = run_experiment(experiment, reports=out, servers=Servers(pg_dsn or None, redis_url or None),
-                             console=console, aa=aa)  # fmt: skip
+    outcome = run_experiment(
+        experiment, reports=out, servers=Servers(pg_dsn or None, redis_url or None), console=console, aa=aa
+    )
     _conclude(outcome)
 
 

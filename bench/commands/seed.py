@@ -28,14 +28,22 @@ def _report(report: SeedReport, where: str) -> None:
 
 
 @click.command()
-@click.option("--target", type=click.Choice(target_names()), required=True,
-              help="Whose data layout to load.")  # fmt: skip
+@click.option("--target", type=click.Choice(target_names()), required=True, help="Whose data layout to load.")
 @seed_options
 @server_options
-@click.option("--namespace", envvar="BENCH_CQRS_NAMESPACE", default=DEFAULT_NAMESPACE, show_default=True,
-              help="cqrs: prefix of the target's Redis keys [env BENCH_CQRS_NAMESPACE].")  # fmt: skip
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for the key files (accounts.txt, customers.txt, orders.txt).")  # fmt: skip
+@click.option(
+    "--namespace",
+    envvar="BENCH_CQRS_NAMESPACE",
+    default=DEFAULT_NAMESPACE,
+    show_default=True,
+    help="cqrs: prefix of the target's Redis keys [env BENCH_CQRS_NAMESPACE].",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the key files (accounts.txt, customers.txt, orders.txt).",
+)
 def seed(
     target: str,
     seed: int,
@@ -54,8 +62,9 @@ def seed(
     ready for `bench run --host URL --keys OUT`. Without it, into a throw-away embedded
     PostgreSQL (and Redis for cqrs), which shows how long seeding takes. Prints the key directory.
     """
-    spec = seed_spec({"accounts": accounts, "entries": entries, "customers": customers, "orders": orders}, seed,
-                     through_api=False)  # fmt: skip
+    spec = seed_spec(
+        {"accounts": accounts, "entries": entries, "customers": customers, "orders": orders}, seed, through_api=False
+    )
     needs = get_target(target)
     env = replace(CqrsSettings.from_env(), namespace=namespace).to_env()
     if pg_dsn and needs.needs_redis and not redis_url:

@@ -78,16 +78,28 @@ def _load(experiment: Experiment | None, options: dict[str, Any]) -> LoadSetting
     if experiment is not None:
         return replace(experiment.load, **timing, **chosen)
     return LoadSettings(
-        scenario=chosen.get("scenario", DEFAULT_SCENARIO), mix=chosen.get("mix", DEFAULT_MIX), users=10,
-        spawn_rate=10.0, rate=None, processes=1, think_time=(0.0, 0.0), skew=parse_skew("uniform"),
-        visibility_share=DEFAULT_VISIBILITY_SHARE, seed=1, **timing,
-    )  # fmt: skip
+        scenario=chosen.get("scenario", DEFAULT_SCENARIO),
+        mix=chosen.get("mix", DEFAULT_MIX),
+        users=10,
+        spawn_rate=10.0,
+        rate=None,
+        processes=1,
+        think_time=(0.0, 0.0),
+        skew=parse_skew("uniform"),
+        visibility_share=DEFAULT_VISIBILITY_SHARE,
+        seed=1,
+        **timing,
+    )
 
 
 def _policy(options: dict[str, Any]) -> SearchPolicy:
     try:
-        return SearchPolicy(start_rate=options["start_rate"], relative_resolution=options["resolution"],
-                            max_steps=options["max_steps"], ceiling=options["max_rate"])  # fmt: skip
+        return SearchPolicy(
+            start_rate=options["start_rate"],
+            relative_resolution=options["resolution"],
+            max_steps=options["max_steps"],
+            ceiling=options["max_rate"],
+        )
     except ValueError as error:
         raise click.UsageError(f"the rate search cannot be set up: {error}") from None
 
@@ -108,59 +120,150 @@ def definition_from(experiment_file: Path | None, options: dict[str, Any]) -> Sw
     data = SWEEP_DATA if experiment is None else (experiment.quick() if quick else experiment).data
     name = f"{experiment.name}-sweep" if experiment is not None else f"sweep-{'-'.join(targets)}"
     return SweepDefinition(
-        name=name, load=_load(experiment, options), data=data, arms=arms, slos=_slos(options["slo"], experiment),
-        policy=_policy(options), in_flight=options["in_flight"], workers=options["workers"] or (),
-        concurrency=options["concurrency"] or (), think_time=options["think_time"] or (0.0, 0.0),
-        plan_rate=options["plan_rate"], headroom=options["headroom"], confirm_failures=options["confirm"],
+        name=name,
+        load=_load(experiment, options),
+        data=data,
+        arms=arms,
+        slos=_slos(options["slo"], experiment),
+        policy=_policy(options),
+        in_flight=options["in_flight"],
+        workers=options["workers"] or (),
+        concurrency=options["concurrency"] or (),
+        think_time=options["think_time"] or (0.0, 0.0),
+        plan_rate=options["plan_rate"],
+        headroom=options["headroom"],
+        confirm_failures=options["confirm"],
         servers=Servers(options["pg_dsn"] or None, options["redis_url"] or None),
-    )  # fmt: skip
+    )
 
 
 @click.command()
-@click.argument("experiment_file", metavar="[EXPERIMENT]", required=False,
-                type=click.Path(dir_okay=False, exists=True, path_type=Path))  # fmt: skip
-@click.option("--target", multiple=True, type=click.Choice(target_names()),
-              help="An arm of this target with default settings (repeatable); instead of EXPERIMENT.")  # fmt: skip
-@click.option("--slo", multiple=True,
-              help="A service-level objective every step must meet, e.g. 'p99<100ms' or 'errors<0.1%' (repeatable; "
-                   "default: the experiment's slos).")  # fmt: skip
-@click.option("--scenario", type=click.Choice(sorted(SCENARIOS)), default=None,
-              help=f"The Locust scenario [default: the experiment's, or {DEFAULT_SCENARIO}].")  # fmt: skip
-@click.option("--mix", type=click.Choice(list(MIXES)), default=None,
-              help=f"The read/write mix [default: the experiment's, or {DEFAULT_MIX}].")  # fmt: skip
-@click.option("--start-rate", type=click.FloatRange(0, min_open=True), default=100.0, show_default=True,
-              help="The first arrival rate tried (actions/s); doubled until a step fails, then bisected.")  # fmt: skip
-@click.option("--max-rate", type=click.FloatRange(0, min_open=True), default=None,
-              help="Never ask for more than this many actions/s [default: no ceiling].")  # fmt: skip
-@click.option("--resolution", type=Fraction(), default=None,
-              help="Stop bisecting once the limit is known this closely [default 5%, --quick 10%].")  # fmt: skip
-@click.option("--max-steps", type=click.IntRange(1, 100), default=None,
-              help="Most steps of one rate search [default 12, --quick 6].")  # fmt: skip
-@click.option("--step-duration", type=Duration(), default=None,
-              help="Steady-state time measured per step [default 20s, --quick 5s].")  # fmt: skip
-@click.option("--warmup", type=Duration(allow_zero=True), default=None,
-              help="Time run before each step's measurement [default 5s, --quick 2s].")  # fmt: skip
-@click.option("--in-flight", type=click.IntRange(1, 100_000), default=None,
-              help="Open model: most actions in flight [default: one second of arrivals, at least 10]. Fewer "
-                   "users load the generator less; too few for the target's latency show as a failed SLO.")  # fmt: skip
-@click.option("--workers", type=Counts(), default=None,
-              help="Repeat the rate search with these target worker counts, e.g. 1,2 (the scale-out).")  # fmt: skip
-@click.option("--concurrency", type=Counts(), default=None,
-              help="Closed-model levels of users to fit the scalability law to, e.g. 8,16,32,64.")  # fmt: skip
-@click.option("--think-time", type=ThinkTime(), default=None,
-              help="Think time of the concurrency levels' users [default 0: back to back].")  # fmt: skip
-@click.option("--plan-rate", type=click.FloatRange(0, min_open=True), default=None,
-              help="Plan the nodes (target workers) needed for this many actions/s at the SLO.")  # fmt: skip
-@click.option("--headroom", type=Fraction(), default=0.3, show_default=True,
-              help="Plan to run nodes at (1 - headroom) of their limit at the SLO.")  # fmt: skip
-@click.option("--floor-delay", type=DelayType(), default=None,
-              help="Synthetic service time (or stall) of a --target floor arm [default: none].")  # fmt: skip
-@click.option("--confirm/--no-confirm", default=True, show_default=True,
-              help="Repeat a failing rate step; it fails only if the repeat does not pass (one stall of a shared "
-              "machine should not set a limit).")  # fmt: skip
+@click.argument(
+    "experiment_file",
+    metavar="[EXPERIMENT]",
+    required=False,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
+@click.option(
+    "--target",
+    multiple=True,
+    type=click.Choice(target_names()),
+    help="An arm of this target with default settings (repeatable); instead of EXPERIMENT.",
+)
+@click.option(
+    "--slo",
+    multiple=True,
+    help="A service-level objective every step must meet, e.g. 'p99<100ms' or 'errors<0.1%' (repeatable; "
+    "default: the experiment's slos).",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(sorted(SCENARIOS)),
+    default=None,
+    help=f"The Locust scenario [default: the experiment's, or {DEFAULT_SCENARIO}].",
+)
+@click.option(
+    "--mix",
+    type=click.Choice(list(MIXES)),
+    default=None,
+    help=f"The read/write mix [default: the experiment's, or {DEFAULT_MIX}].",
+)
+@click.option(
+    "--start-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="The first arrival rate tried (actions/s); doubled until a step fails, then bisected.",
+)
+@click.option(
+    "--max-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Never ask for more than this many actions/s [default: no ceiling].",
+)
+@click.option(
+    "--resolution",
+    type=Fraction(),
+    default=None,
+    help="Stop bisecting once the limit is known this closely [default 5%, --quick 10%].",
+)
+@click.option(
+    "--max-steps",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Most steps of one rate search [default 12, --quick 6].",
+)
+@click.option(
+    "--step-duration",
+    type=Duration(),
+    default=None,
+    help="Steady-state time measured per step [default 20s, --quick 5s].",
+)
+@click.option(
+    "--warmup",
+    type=Duration(allow_zero=True),
+    default=None,
+    help="Time run before each step's measurement [default 5s, --quick 2s].",
+)
+@click.option(
+    "--in-flight",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Open model: most actions in flight [default: one second of arrivals, at least 10]. Fewer "
+    "users load the generator less; too few for the target's latency show as a failed SLO.",
+)
+@click.option(
+    "--workers",
+    type=Counts(),
+    default=None,
+    help="Repeat the rate search with these target worker counts, e.g. 1,2 (the scale-out).",
+)
+@click.option(
+    "--concurrency",
+    type=Counts(),
+    default=None,
+    help="Closed-model levels of users to fit the scalability law to, e.g. 8,16,32,64.",
+)
+@click.option(
+    "--think-time",
+    type=ThinkTime(),
+    default=None,
+    help="Think time of the concurrency levels' users [default 0: back to back].",
+)
+@click.option(
+    "--plan-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Plan the nodes (target workers) needed for this many actions/s at the SLO.",
+)
+@click.option(
+    "--headroom",
+    type=Fraction(),
+    default=0.3,
+    show_default=True,
+    help="Plan to run nodes at (1 - headroom) of their limit at the SLO.",
+)
+@click.option(
+    "--floor-delay",
+    type=DelayType(),
+    default=None,
+    help="Synthetic service time (or stall) of a --target floor arm [default: none].",
+)
+@click.option(
+    "--confirm/--no-confirm",
+    default=True,
+    show_default=True,
+    help="Repeat a failing rate step; it fails only if the repeat does not pass (one stall of a shared "
+    "machine should not set a limit).",
+)
 @click.option("--quick", is_flag=True, help="Short steps, a coarser resolution and at most 6 steps per search.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS, show_default=True,
-              help="Where the report directory (and the 'latest' link) is created.")  # fmt: skip
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=REPORTS,
+    show_default=True,
+    help="Where the report directory (and the 'latest' link) is created.",
+)
 @server_options
 def sweep(experiment_file: Path | None, **options: Any) -> None:
     """Find the highest arrival rate at which each arm meets every SLO, and write the capacity report.

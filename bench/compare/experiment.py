@@ -67,11 +67,21 @@ class Arm:
 
     def run_settings(self, load: LoadSettings, data: SeedSpec, out: Path, servers: Servers) -> RunSettings:
         return RunSettings(
-            load=load, target=self.target, host=self.host, out=out, seed_spec=data,
-            load_data=self.keys is None, workers=self.workers, projectors=self.projectors,
-            pg_pool_size=self.pg_pool_size, floor_delay=self.floor_delay, pg_dsn=servers.pg_dsn,
-            redis_url=servers.redis_url, keys_dir=self.keys, check_invariants=True,
-        )  # fmt: skip
+            load=load,
+            target=self.target,
+            host=self.host,
+            out=out,
+            seed_spec=data,
+            load_data=self.keys is None,
+            workers=self.workers,
+            projectors=self.projectors,
+            pg_pool_size=self.pg_pool_size,
+            floor_delay=self.floor_delay,
+            pg_dsn=servers.pg_dsn,
+            redis_url=servers.redis_url,
+            keys_dir=self.keys,
+            check_invariants=True,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {key: str(value) if isinstance(value, Path) else value for key, value in vars(self).items()}
@@ -102,10 +112,20 @@ class Experiment:
 
     def quick(self) -> Experiment:
         """The same comparison, small: two repetitions of a short load on a smaller data set (~2 minutes)."""
-        load = replace(self.load, warmup=min(self.load.warmup, 3.0), duration=min(self.load.duration, 10.0),
-                       users=min(self.load.users, 100), spawn_rate=max(self.load.spawn_rate, 50.0))  # fmt: skip
-        data = replace(self.data, accounts=min(self.data.accounts, 500), entries=min(self.data.entries, 50),
-                       customers=min(self.data.customers, 200), orders=min(self.data.orders, 2000))  # fmt: skip
+        load = replace(
+            self.load,
+            warmup=min(self.load.warmup, 3.0),
+            duration=min(self.load.duration, 10.0),
+            users=min(self.load.users, 100),
+            spawn_rate=max(self.load.spawn_rate, 50.0),
+        )
+        data = replace(
+            self.data,
+            accounts=min(self.data.accounts, 500),
+            entries=min(self.data.entries, 50),
+            customers=min(self.data.customers, 200),
+            orders=min(self.data.orders, 2000),
+        )
         return replace(self, name=f"{self.name}-quick", load=load, data=data, repeats=min(self.repeats, 2))
 
     def noise_floor(self) -> Experiment:
@@ -119,10 +139,15 @@ class Experiment:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "description": self.description, "source": self.source, "repeats": self.repeats,
-            "load": self.load.as_manifest(), "data": vars(self.data), "arms": [arm.as_dict() for arm in self.arms],
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "repeats": self.repeats,
+            "load": self.load.as_manifest(),
+            "data": vars(self.data),
+            "arms": [arm.as_dict() for arm in self.arms],
             "slos": [slo.text for slo in self.slos],
-        }  # fmt: skip
+        }
 
 
 def load_experiment(path: Path) -> Experiment:
@@ -237,8 +262,9 @@ def _load(table: _Table) -> LoadSettings:
     default_think = f"{DEFAULT_THINK_TIME[0]:g}s..{DEFAULT_THINK_TIME[1]:g}s"
     if rate is not None and "think_time" in table.values:
         raise ExperimentError("load.think_time belongs to the closed model; with load.rate the schedule paces actions")
-    think_time = table.parsed("think_time", parse_think_time, "MIN..MAX like 5s..15s, one duration, or 0",
-                              default_think)  # fmt: skip
+    think_time = table.parsed(
+        "think_time", parse_think_time, "MIN..MAX like 5s..15s, one duration, or 0", default_think
+    )
     warmup = table.parsed("warmup", parse_seconds, "a duration like 10s", "10s")
     duration = table.parsed("duration", parse_seconds, "a duration above zero like 60s", "60s")
     if duration <= 0:
@@ -250,9 +276,20 @@ def _load(table: _Table) -> LoadSettings:
     _in_range(table, "visibility_share", visibility_share, 0.0, 1.0)
     seed = table.get("seed", int, default=1)
     table.no_other_keys()
-    return LoadSettings(scenario=scenario, mix=mix, users=users, spawn_rate=spawn_rate, rate=rate,
-                        duration=duration, warmup=warmup, processes=processes, think_time=think_time, skew=skew,
-                        visibility_share=visibility_share, seed=seed)  # fmt: skip
+    return LoadSettings(
+        scenario=scenario,
+        mix=mix,
+        users=users,
+        spawn_rate=spawn_rate,
+        rate=rate,
+        duration=duration,
+        warmup=warmup,
+        processes=processes,
+        think_time=think_time,
+        skew=skew,
+        visibility_share=visibility_share,
+        seed=seed,
+    )
 
 
 def _data(table: _Table, seed: int) -> SeedSpec:

@@ -60,16 +60,21 @@ def run_experiment(
     runs_dir = outcome.report / "runs"
     steps = plan(experiment)
     per_run = experiment.run_seconds() + START_UP_ALLOWANCE
-    console.print(f"[bold]{experiment.name}[/]: {len(experiment.arms)} arms x {experiment.repeats} repetitions, "
-                  f"interleaved; report in {outcome.report}")  # fmt: skip
+    console.print(
+        f"[bold]{experiment.name}[/]: {len(experiment.arms)} arms x {experiment.repeats} repetitions, "
+        f"interleaved; report in {outcome.report}"
+    )
     for number, (repetition, arm_index, arm) in enumerate(steps):
         settings = arm.run_settings(experiment.load, experiment.data, runs_dir, servers)
         title = f"{arm.name} {repetition + 1}/{experiment.repeats}"
         started = time.monotonic()
         run = execute_run(
-            settings, console, title=title, remaining_after=per_run * (len(steps) - number - 1),
+            settings,
+            console,
+            title=title,
+            remaining_after=per_run * (len(steps) - number - 1),
             experiment=experiment_tag(experiment, repetition, arm_index, aa),
-        )  # fmt: skip
+        )
         per_run = time.monotonic() - started  # the next estimate: measured, not assumed
         outcome.runs.append(run)
         _say(console, title, run)

@@ -61,8 +61,15 @@ class Sampler:
                 continue
             tree = component.sampler.sample()
             if tree is not None:
-                row = [second, component.name, tree.processes, tree.cpu_percent, tree.rss_bytes, tree.uss_bytes,
-                       tree.pss_bytes]  # fmt: skip
+                row = [
+                    second,
+                    component.name,
+                    tree.processes,
+                    tree.cpu_percent,
+                    tree.rss_bytes,
+                    tree.uss_bytes,
+                    tree.pss_bytes,
+                ]
                 self._processes.write([row])
                 if component.sampler is self.generator:
                     self._write_generator(second, tree.cpu_by_pid)

@@ -66,11 +66,18 @@ def resources_table(steady_rows: pd.DataFrame, observability: dict[str, Observab
 
 def database_lines(steady_rows: pd.DataFrame, steady: SteadySummary | None) -> list[str]:
     lines = []
-    rates = [("commits_per_s", "transactions/s (reads included)"), ("tuples_inserted_per_s", "inserted/s"),
-             ("tuples_updated_per_s", "updated/s"), ("tuples_deleted_per_s", "deleted/s"),
-             ("events_appended_per_s", "events appended/s")]  # fmt: skip
-    parts = [f"{label} {steady_rows[column].mean():,.0f}" for column, label in rates
-             if column in steady_rows and steady_rows[column].notna().any()]  # fmt: skip
+    rates = [
+        ("commits_per_s", "transactions/s (reads included)"),
+        ("tuples_inserted_per_s", "inserted/s"),
+        ("tuples_updated_per_s", "updated/s"),
+        ("tuples_deleted_per_s", "deleted/s"),
+        ("events_appended_per_s", "events appended/s"),
+    ]
+    parts = [
+        f"{label} {steady_rows[column].mean():,.0f}"
+        for column, label in rates
+        if column in steady_rows and steady_rows[column].notna().any()
+    ]
     if parts:
         lines.append("PostgreSQL writes: " + ", ".join(parts))
     behind_column = columns.PROJECTION_EVENTS_BEHIND

@@ -63,8 +63,9 @@ async def seed_through_api(base_url: str, data: Dataset, progress: Progress = no
             return order_id
 
         account_ids = await asyncio.gather(*(open_account(i) for i in range(data.spec.accounts)))
-        items = [[{"sku": sku, "qty": qty, "unit_price": price} for sku, qty, price in lines]
-                 for lines in data.order_lines()]  # fmt: skip
+        items = [
+            [{"sku": sku, "qty": qty, "unit_price": price} for sku, qty, price in lines] for lines in data.order_lines()
+        ]
         order_ids = await asyncio.gather(*(create_order(i, items[i]) for i in range(data.spec.orders)))
     return ApiSeeded(list(account_ids), [str(c) for c in data.customer_ids], list(order_ids))
 

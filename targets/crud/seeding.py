@@ -39,8 +39,13 @@ def order_records(data: Dataset) -> Iterator[Record]:
 
 def item_records(data: Dataset) -> Iterator[Record]:
     orders = data.orders
-    columns = (orders.order_of_item.tolist(), orders.line_no.tolist(), orders.sku.tolist(), orders.qty.tolist(),
-               orders.unit_price.tolist())  # fmt: skip
+    columns = (
+        orders.order_of_item.tolist(),
+        orders.line_no.tolist(),
+        orders.sku.tolist(),
+        orders.qty.tolist(),
+        orders.unit_price.tolist(),
+    )
     for order, line_no, sku, qty, unit_price in zip(*columns, strict=True):
         yield orders.ids[order], line_no, sku_name(sku), qty, unit_price
 
