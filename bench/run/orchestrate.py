@@ -41,11 +41,11 @@ from bench.run.sampling import Component, Sampler
 from bench.run.settings import RunSettings
 from bench.run.timeseries import write_timeseries
 from bench.run.validity import judge
-from bench.rundir import files
+from bench.rundir import columns, files
 from bench.rundir.checks import DataChecks, not_checked
 from bench.rundir.columns import Component as ComponentName
 from bench.rundir.manifest import ChecksVerdict, CountCheck, ExperimentTag, Manifest, SweepTag
-from bench.rundir.phases import Phase, Phases
+from bench.rundir.phases import Phase, Phases, SecondPhase
 from bench.rundir.read import RunDirectoryError, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
 from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
@@ -225,9 +225,10 @@ def _finish(run: RunDirectory, settings: RunSettings, ended: Ending, started: dt
     complete = ended is FINISHED and steady is not None and done
     why_incomplete = ended.summary if ended is not FINISHED else "Locust ended without its steady-state summary"
     steady_seconds = set()
-    if not timeseries.empty and "actions" in timeseries:
-        steady_rows = timeseries[(timeseries["phase"] == "steady") & timeseries["actions"].notna()]
-        steady_seconds = {int(second) for second in steady_rows["second"]}
+    if not timeseries.empty and columns.ACTION_COUNT in timeseries:
+        in_steady = timeseries[columns.PHASE] == SecondPhase.STEADY
+        steady_rows = timeseries[in_steady & timeseries[columns.ACTION_COUNT].notna()]
+        steady_seconds = {int(second) for second in steady_rows[columns.SECOND]}
     validity = judge(
         run.path, steady_seconds, asked_rate=settings.load.rate, complete=complete, why_incomplete=why_incomplete
     )

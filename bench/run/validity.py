@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.run.timeseries import read_csv
-from bench.rundir import files
+from bench.rundir import columns, files
 from bench.rundir.columns import GeneratorRole
 from bench.rundir.validity import FindingKind, ProcessCpu, Validity
 
@@ -33,7 +33,7 @@ class _Cpu:
 
 
 def _steady(frame: pd.DataFrame, seconds: set[int]) -> pd.DataFrame:
-    return frame[frame["second"].isin(seconds)] if not frame.empty else frame
+    return frame[frame[columns.SECOND].isin(seconds)] if not frame.empty else frame
 
 
 def judge(
@@ -51,7 +51,7 @@ def judge(
     _judge_loop_lag(validity, lag)
     if asked_rate is not None:
         actions = _steady(read_csv(run / files.ACTIONS), steady_seconds)
-        achieved = float(actions["actions"].sum()) / len(steady_seconds) if not actions.empty else 0.0
+        achieved = float(actions[columns.ACTION_COUNT].sum()) / len(steady_seconds) if not actions.empty else 0.0
         validity.measures.asked_rate = asked_rate
         validity.measures.achieved_rate = round(achieved, 2)
         if achieved < RATE_SHORTFALL_LIMIT * asked_rate:

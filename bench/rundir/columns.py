@@ -42,7 +42,8 @@ LATENCY = (SECOND, "endpoint", "requests", "failures", *PERCENTILES, *INTENDED)
 INTERVALS = (SECOND, "kind", "name", "count", "histogram")
 FAILURES = (SECOND, "endpoint", "kind", "count")
 VISIBILITY = (SECOND, "domain", "probes", "not_visible", *PERCENTILES)
-ACTIONS = (SECOND, "actions")
+ACTION_COUNT = "actions"
+ACTIONS = (SECOND, ACTION_COUNT)
 LOOP_LAG = (SECOND, "worker", "lag_max_ms", "lag_mean_ms", "cpu_percent")
 USERS = (SECOND, "users")
 
