@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.compare.experiment import EXPERIMENT_DIR, ExperimentError, load_experiment, parse_experiment
+from bench.compare.catalog import experiment_names, find_experiment
+from bench.compare.experiment import (
+    DEFAULT_EXPERIMENT,
+    EXPERIMENT_DIR,
+    ExperimentError,
+    load_experiment,
+    parse_experiment,
+)
+from bench.compare.overrides import Override, OverrideError, apply_overrides, parse_override
 from bench.compare.runner import plan
 
 pytestmark = pytest.mark.timeout(30)
@@ -68,7 +77,7 @@ def test_quick_and_aa_keep_the_comparison() -> None:
     assert aa.arms[0].name != aa.arms[1].name
 
 
-@pytest.mark.parametrize(
+BAD_EXPERIMENTS = pytest.mark.parametrize(
     ("changes", "expected"),
     [
         ({"load.users": 0}, "load.users = 0: expected a value from 1 to 100000"),
@@ -89,6 +98,9 @@ def test_quick_and_aa_keep_the_comparison() -> None:
         ({"data.accounts": -1}, "data.accounts = -1: expected a value from 1"),
     ],
 )
+
+
+@BAD_EXPERIMENTS
 def test_bad_experiments_name_the_key_the_value_and_what_was_expected(changes: dict[str, Any], expected: str) -> None:
     with pytest.raises(ExperimentError) as raised:
         parse_experiment(minimal(**changes))
@@ -116,3 +128,180 @@ def test_a_file_that_is_not_toml_says_so(tmp_path: Path) -> None:
     path.write_text("name = \n")
     with pytest.raises(ExperimentError, match="not valid TOML"):
         load_experiment(path)
+
+
+# --set KEY=VALUE: overrides of the file's keys.
+
+
+def overrides(*texts: str) -> list[Override]:
+    return [parse_override(text) for text in texts]
+
+
+def minimal_file(tmp_path: Path) -> Path:
+    path = tmp_path / "minimal.toml"
+    path.write_text(MINIMAL)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "value"),
+    [
+        ("load.users=2000", ("load", "users"), 2000),
+        ("load.visibility_share=0.5", ("load", "visibility_share"), 0.5),
+        ("arms.cqrs.projectors=2", ("arms", "cqrs", "projectors"), 2),
+        ("repeats=1", ("repeats",), 1),
+        ("flag=true", ("flag",), True),
+        ('slos=["p99 < 50ms", "errors < 1%"]', ("slos",), ["p99 < 50ms", "errors < 1%"]),
+        ('load.warmup="5s"', ("load", "warmup"), "5s"),
+        ("load.warmup=5s", ("load", "warmup"), "5s"),  # no TOML value: the text itself
+        ("load.think_time=5s..15s", ("load", "think_time"), "5s..15s"),
+        ("arms.0.floor_delay=fixed:5ms", ("arms", "0", "floor_delay"), "fixed:5ms"),
+        ("name = two words", ("name",), "two words"),
+        ("load.skew=zipf:1.1", ("load", "skew"), "zipf:1.1"),
+        ("name=a=b", ("name",), "a=b"),  # the first '=' ends the key
+        ("name=", ("name",), ""),
+    ],
+)
+def test_an_override_is_a_dotted_key_and_a_toml_value_else_a_string(
+    text: str, path: tuple[str, ...], value: object
+) -> None:
+    override = parse_override(text)
+    assert override.path == path
+    assert override.value == value
+    assert type(override.value) is type(value)
+    assert override.text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("load.users", "'load.users' has no '='; expected KEY=VALUE, like load.users=2000"),
+        ("=5", "'' in '=5' is no dotted key; expected KEY=VALUE"),
+        ("load..users=5", "'load..users' in 'load..users=5' is no dotted key"),
+    ],
+)
+def test_an_override_that_is_not_key_equals_value_says_what_was_expected(text: str, expected: str) -> None:
+    with pytest.raises(OverrideError) as raised:
+        parse_override(text)
+    assert expected in str(raised.value)
+
+
+def test_overrides_change_the_loads_the_data_the_arms_and_the_top_level_keys(tmp_path: Path) -> None:
+    experiment = load_experiment(
+        minimal_file(tmp_path),
+        overrides(
+            "load.users=2000",
+            "load.think_time=5s..15s",
+            "data.entries=5000",  # the file has no [data] table: the override adds it
+            "arms.b.projectors=2",
+            "arms.0.workers=3",  # an arm by its index
+            "repeats=1",
+            'slos=["p99 < 50ms"]',
+        ),
+    )
+    assert experiment.load.users == 2000
+    assert experiment.load.think_time == (5.0, 15.0)
+    assert experiment.data.entries == 5000
+    assert experiment.data.accounts == 5_000  # the rest of [data] keeps its defaults
+    assert [(arm.name, arm.workers, arm.projectors) for arm in experiment.arms] == [("a", 3, 1), ("b", 1, 2)]
+    assert experiment.repeats == 1
+    assert [slo.text for slo in experiment.slos] == ["p99 < 50ms"]
+
+
+def test_a_later_override_of_a_key_wins_and_an_arm_can_be_renamed(tmp_path: Path) -> None:
+    experiment = load_experiment(
+        minimal_file(tmp_path), overrides("load.users=5", "load.users=7", "arms.b.name=c", "arms.c.workers=2")
+    )
+    assert experiment.load.users == 7
+    assert [(arm.name, arm.workers) for arm in experiment.arms] == [("a", 1), ("c", 2)]
+
+
+def test_the_recorded_definition_carries_the_overridden_values_and_the_overrides(tmp_path: Path) -> None:
+    texts = ("load.users=2000", "arms.b.projectors=2")
+    recorded = load_experiment(minimal_file(tmp_path), overrides(*texts)).as_dict()
+    assert recorded["load"].users == 2000
+    assert recorded["arms"][1]["projectors"] == 2
+    assert recorded["overrides"] == list(texts)
+    assert load_experiment(minimal_file(tmp_path)).as_dict()["overrides"] == []
+
+
+def test_applying_overrides_leaves_the_document_as_it_was() -> None:
+    document = minimal()
+    changed = apply_overrides(document, overrides("load.users=9", "arms.a.workers=2"))
+    assert changed["load"]["users"] == 9
+    assert changed["arms"][0]["workers"] == 2
+    assert document == minimal()
+
+
+@BAD_EXPERIMENTS
+def test_a_bad_value_set_from_the_command_line_gets_the_message_of_the_file(
+    tmp_path: Path, changes: dict[str, Any], expected: str
+) -> None:
+    texts = [f"{key}={json.dumps(value)}" for key, value in changes.items()]
+    with pytest.raises(ExperimentError) as raised:
+        load_experiment(minimal_file(tmp_path), overrides(*texts))
+    assert expected in str(raised.value)
+    assert f"with --set {texts[0]}: " in str(raised.value)  # and says the value came from --set
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "load.userz=5",
+            "[load] has no key 'userz'; expected one of: duration, mix, processes, rate, scenario, seed, skew, "
+            "spawn_rate, think_time, users, visibility_share, warmup",
+        ),
+        ("loadz.users=5", "the experiment has no key 'loadz'; expected one of: arms, data, description, load"),
+        ("arms.b.projectorz=2", "[arms[1]] has no key 'projectorz'; expected one of: floor_delay, host, keys"),
+        (
+            "arms.z.workers=2",
+            "--set arms.z.workers=2: [[arms]] has no entry named 'z'; expected arms.NAME.KEY with NAME one of: "
+            "a, b (or an index from 0 to 1)",
+        ),
+        ("arms.2.workers=2", "[[arms]] has no entry named '2'"),
+        ("arms.b=2", "--set arms.b=2: arms.b is an entry of [[arms]], not a key; expected arms.b.KEY=VALUE"),
+        ("name.first=x", "--set name.first=x: name is 't', not a table with keys; expected --set name=VALUE"),
+        ("load.scenario.x=1", "load.scenario is 'banking', not a table with keys; expected --set load.scenario=VALUE"),
+        ("slos.0=x", "--set slos.0=x: slos is ['p99 < 1s'], not a table with keys; expected --set slos=VALUE"),
+    ],
+)
+def test_an_unknown_key_or_a_path_into_a_value_names_the_key_and_what_was_expected(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    with pytest.raises(ExperimentError) as raised:
+        load_experiment(minimal_file(tmp_path), overrides('slos=["p99 < 1s"]', text))
+    assert expected in str(raised.value)
+    assert str(raised.value).startswith(str(tmp_path / "minimal.toml"))
+
+
+# Experiments by name.
+
+
+def test_every_experiment_file_there_is_found_by_its_name() -> None:
+    names = experiment_names()
+    assert {"default", "projectors", "external"} <= set(names)
+    for name in names:
+        assert find_experiment(name) == EXPERIMENT_DIR / f"{name}.toml"
+    assert find_experiment(None) == DEFAULT_EXPERIMENT
+
+
+def test_a_path_is_taken_as_it_is_and_a_bare_file_here_still_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert find_experiment("projectors.toml") == Path("projectors.toml")  # the suffix: a path, here
+    assert find_experiment("sub/default") == Path("sub/default")
+    (tmp_path / "mine").write_text(MINIMAL)
+    assert find_experiment("mine") == Path("mine")
+    (tmp_path / "default").write_text(MINIMAL)
+    assert find_experiment("default") == DEFAULT_EXPERIMENT  # the name comes first
+
+
+def test_an_unknown_name_lists_the_names_there() -> None:
+    with pytest.raises(ExperimentError) as raised:
+        find_experiment("nosuch")
+    assert str(raised.value) == (
+        "no experiment is named 'nosuch'; expected the path of a .toml file or a name from "
+        f"scenarios/experiments: {', '.join(experiment_names())}"
+    )

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.compare.overrides import Override, OverrideError, apply_overrides
 from bench.durations import parse_seconds, parse_think_time
 from bench.report.slo import Slo, parse_slo
 from bench.run.settings import LoadSettings, RunSettings
@@ -105,6 +106,7 @@ class Experiment:
     slos: tuple[Slo, ...] = ()
     description: str = ""
     source: str = "built-in"
+    overrides: tuple[str, ...] = ()  # --set KEY=VALUE, as given, applied to the file at `source`
 
     @property
     def baseline(self) -> Arm:
@@ -147,10 +149,12 @@ class Experiment:
             "data": vars(self.data),
             "arms": [arm.as_dict() for arm in self.arms],
             "slos": [slo.text for slo in self.slos],
+            "overrides": list(self.overrides),
         }
 
 
-def load_experiment(path: Path) -> Experiment:
+def load_experiment(path: Path, overrides: Sequence[Override] = ()) -> Experiment:
+    """The experiment of the file at `path`, with `overrides` (--set KEY=VALUE) applied before its checks."""
     try:
         document = tomllib.loads(path.read_text())
     except OSError as error:
@@ -158,9 +162,15 @@ def load_experiment(path: Path) -> Experiment:
     except tomllib.TOMLDecodeError as error:
         raise ExperimentError(f"{path}: not valid TOML: {error}") from None
     try:
-        return parse_experiment(document, source=str(path))
-    except ExperimentError as error:
+        changed = apply_overrides(document, overrides)
+    except OverrideError as error:
         raise ExperimentError(f"{path}: {error}") from None
+    where = f"{path}, with {' '.join(f'--set {o.text}' for o in overrides)}" if overrides else str(path)
+    try:
+        experiment = parse_experiment(changed, source=str(path))
+    except ExperimentError as error:
+        raise ExperimentError(f"{where}: {error}") from None
+    return replace(experiment, overrides=tuple(o.text for o in overrides))
 
 
 def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -> Experiment:
