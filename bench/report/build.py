@@ -35,9 +35,11 @@ def _titles(summary: Summary) -> tuple[str, str]:
         f"{m.hostname} ({m.cpu_model}, {m.logical_cpus} CPUs, {m.memory_gib} GiB)" for m in summary.environment.machines
     )
     runs = len(summary.runs)
+    sets = ", ".join(f"--set {text}" for text in summary.experiment.overrides)
+    changed = f"The experiment file's keys changed by {sets}. " if sets else ""
     subtitle = (
         f"{len(summary.arm_names)} arm(s), baseline {summary.baseline}; "
-        f"{runs} run(s) on {where or 'an unrecorded machine'}. "
+        f"{runs} run(s) on {where or 'an unrecorded machine'}. {changed}"
         "Steady state only. Each cell: mean over valid repetitions [bootstrap 95% CI]; each delta: arm minus "
         "baseline [bootstrap 95% CI of the difference of means], significant when that interval excludes zero."
     )

@@ -102,6 +102,7 @@ class ExperimentEntry(msgspec.Struct, forbid_unknown_fields=True):
     aa: bool
     slos: list[str]
     definition: dict[str, Any] | None
+    overrides: list[str] = []  # `bench compare --set KEY=VALUE`, as given; the definition has their values
 
 
 class Machine(msgspec.Struct, forbid_unknown_fields=True):

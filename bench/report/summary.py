@@ -107,7 +107,15 @@ def _experiment(runs: list[RunData], arms: list[Arm]) -> ExperimentEntry:
     if declared is None:
         return ExperimentEntry(None, "run settings", names, names[0], None, False, [], None)
     return ExperimentEntry(
-        declared.name, "experiment", names, names[0], declared.repeats, declared.aa, declared.slos, declared.definition
+        declared.name,
+        "experiment",
+        names,
+        names[0],
+        declared.repeats,
+        declared.aa,
+        declared.slos,
+        declared.definition,
+        [str(text) for text in declared.definition.get("overrides", [])],
     )
 
 
