@@ -121,3 +121,52 @@ def test_a_bad_experiment_file_exits_2_naming_the_key(bench: BenchCli, tmp_path:
     result = bench("compare", str(experiment), "--out", str(tmp_path / "reports"))
     assert result.exit_code == 2, result.output
     assert "load.users = -3: expected a value from 1" in result.stderr
+
+
+def test_set_overrides_the_experiment_and_the_run_records_what_ran(tmp_path: Path) -> None:
+    experiment = tmp_path / "slo.toml"
+    experiment.write_text(SLO_EXPERIMENT)
+    sets = ["load.users=5", "arms.slow.floor_delay=none", 'slos=["p99 < 10s"]']
+    args = [arg for text in sets for arg in ("--set", text)]
+    result = bench_process("compare", str(experiment), *args, "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]  # the file's SLO fails (exit 3); the one set passes
+    report = Path(result.stdout.strip().splitlines()[-1])
+    for run in sorted((report / "runs").iterdir()):
+        manifest = read_manifest(run)
+        assert manifest.settings.load.users == 5
+        assert manifest.experiment is not None
+        definition = manifest.experiment.definition
+        assert definition["load"]["users"] == 5
+        assert [arm["floor_delay"] for arm in definition["arms"]] == ["none", "none"]
+        assert definition["slos"] == ["p99 < 10s"]
+        assert definition["overrides"] == sets
+    summary = read_summary((report / SUMMARY_JSON).read_bytes())
+    assert summary.experiment.overrides == sets
+    assert "--set load.users=5, --set arms.slow.floor_delay=none" in (report / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["nosuch"], "no experiment is named 'nosuch'; expected the path of a .toml file or a name from"),
+        (["missing.toml"], "missing.toml: cannot be read"),
+        (["{file}", "--set", "load.users"], "'load.users' has no '='; expected KEY=VALUE, like load.users=2000"),
+        (["{file}", "--set", "load.userz=5"], "[load] has no key 'userz'; expected one of: duration, mix"),
+        (
+            ["{file}", "--set", "load.users=many"],
+            "with --set load.users=many: load.users = 'many': expected an integer",
+        ),
+        (["{file}", "--set", "arms.nope.workers=2"], "[[arms]] has no entry named 'nope'; expected arms.NAME.KEY"),
+        (["{file}", "--set", "repeats.x=2"], "repeats is 1, not a table with keys; expected --set repeats=VALUE"),
+    ],
+)
+def test_a_bad_name_or_override_exits_2_with_a_sentence(
+    bench: BenchCli, tmp_path: Path, args: list[str], expected: str
+) -> None:
+    experiment = tmp_path / "slo.toml"
+    experiment.write_text(SLO_EXPERIMENT)
+    given = [arg.replace("{file}", str(experiment)) for arg in args]
+    result = bench("compare", *given, "--out", str(tmp_path / "reports"))
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.stderr.split()), result.stderr  # click wraps long lines
+    assert not (tmp_path / "reports").exists()  # refused before anything ran

@@ -25,6 +25,7 @@ from bench.capacity.report import CAPACITY_JSON, write_capacity_files, write_cap
 from bench.capacity.search import SearchPolicy, StepOutcome, Verdict, search
 from bench.capacity.steps import judge_level, judge_rate_step
 from bench.capacity.usl import fit_usl, usl_throughput
+from bench.commands.sweep import definition_from, sweep
 from bench.compare.experiment import Arm
 from bench.report.rundata import RunData
 from bench.report.slo import parse_slo
@@ -263,6 +264,34 @@ def test_an_experiment_file_and_targets_together_exit_2(bench: BenchCli, tmp_pat
     result = bench("sweep", str(experiment), "--target", "floor", "--slo", "p99<1s", "--out", str(tmp_path / "reports"))
     assert result.exit_code == 2, result.output
     assert "expected an EXPERIMENT file or --target arms, not both" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["nosuch"], "no experiment is named 'nosuch'; expected the path of a .toml file or a name from"),
+        (["--target", "floor", "--set", "load.users=5"], "expected it with EXPERIMENT (or the default experiment)"),
+        (["projectors", "--set", "load"], "'load' has no '='; expected KEY=VALUE"),
+        (["projectors", "--set", "load.ratez=5"], "[load] has no key 'ratez'; expected one of: duration, mix"),
+        (["projectors", "--set", "arms.one.workers=2"], "[[arms]] has no entry named 'one'"),
+    ],
+)
+def test_a_bad_experiment_name_or_override_exits_2(
+    bench: BenchCli, tmp_path: Path, args: list[str], expected: str
+) -> None:
+    result = bench("sweep", *args, "--slo", "p99<1s", "--out", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.stderr.split()), result.stderr  # click wraps long lines
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_sweep_takes_an_experiment_by_name_with_its_keys_set() -> None:
+    args = ["projectors", "--set", "arms.two-projectors.projectors=3", "--set", 'slos=["p99 < 20ms"]']
+    params = sweep.make_context("sweep", args).params
+    definition = definition_from(params.pop("experiment"), params)
+    assert definition.name == "cqrs-projectors-sweep"
+    assert [(arm.name, arm.projectors) for arm in definition.arms] == [("one-projector", 1), ("two-projectors", 3)]
+    assert [slo.text for slo in definition.slos] == ["p99 < 20ms"]
 
 
 # Real sweeps of the floor.

@@ -11,8 +11,10 @@ from rich.markdown import Markdown
 
 from bench.commands.console import console
 from bench.commands.ending import end_as_it_ended
+from bench.commands.experiments import experiment_argument, given_experiment, set_option
 from bench.commands.options import server_options
-from bench.compare.experiment import DEFAULT_EXPERIMENT, Experiment, ExperimentError, Servers, load_experiment
+from bench.compare.experiment import Experiment, Servers
+from bench.compare.overrides import Override
 from bench.report.location import REPORTS
 
 if TYPE_CHECKING:
@@ -21,11 +23,8 @@ if TYPE_CHECKING:
 EXIT_SLO_FAILED = 3  # the comparison ran; an SLO failed (for CI gates)
 
 
-def _experiment(path: Path | None, quick: bool, aa: bool) -> Experiment:
-    try:
-        experiment = load_experiment(path or DEFAULT_EXPERIMENT)
-    except ExperimentError as error:
-        raise click.BadParameter(str(error), param_hint="EXPERIMENT") from None
+def _experiment(given: str | None, overrides: tuple[Override, ...], quick: bool, aa: bool) -> Experiment:
+    experiment = given_experiment(given, overrides)
     if quick:
         experiment = experiment.quick()
     if aa:
@@ -34,12 +33,8 @@ def _experiment(path: Path | None, quick: bool, aa: bool) -> Experiment:
 
 
 @click.command()
-@click.argument(
-    "experiment_file",
-    metavar="[EXPERIMENT]",
-    required=False,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-)
+@experiment_argument
+@set_option
 @click.option("--quick", is_flag=True, help="Two short repetitions on a small data set (about 2 minutes).")
 @click.option(
     "--aa", is_flag=True, help="A/A: run the baseline arm against itself, to see the noise floor of this machine."
@@ -53,18 +48,28 @@ def _experiment(path: Path | None, quick: bool, aa: bool) -> Experiment:
 )
 @server_options
 def compare(
-    experiment_file: Path | None, quick: bool, aa: bool, out: Path, pg_dsn: str | None, redis_url: str | None
+    experiment: str | None,
+    overrides: tuple[Override, ...],
+    quick: bool,
+    aa: bool,
+    out: Path,
+    pg_dsn: str | None,
+    redis_url: str | None,
 ) -> None:
-    """Compare configurations: run the arms of EXPERIMENT (a TOML file; default: crud vs cqrs on the
-    mixed scenario) interleaved, repeated on fresh infrastructure, and write the report.
+    """Compare configurations: run the arms of EXPERIMENT (a TOML file, or the name of one in
+    scenarios/experiments; default: crud vs cqrs on the mixed scenario) interleaved, repeated on fresh
+    infrastructure, and write the report. --set changes the file's keys (applied before --quick).
 
     Prints the report directory. Exits 3 when an SLO of the experiment failed.
     """
     from bench.compare.runner import run_experiment  # scipy and matplotlib: only for this command
 
-    experiment = _experiment(experiment_file, quick, aa)
     outcome = run_experiment(
-        experiment, reports=out, servers=Servers(pg_dsn or None, redis_url or None), console=console, aa=aa
+        _experiment(experiment, overrides, quick, aa),
+        reports=out,
+        servers=Servers(pg_dsn or None, redis_url or None),
+        console=console,
+        aa=aa,
     )
     _conclude(outcome)
 

@@ -13,9 +13,11 @@ from bench.capacity.definition import SweepDefinition
 from bench.capacity.search import SearchPolicy
 from bench.commands.console import console
 from bench.commands.ending import end_as_it_ended
+from bench.commands.experiments import experiment_argument, given_experiment, set_option
 from bench.commands.options import server_options
 from bench.commands.params import Counts, DelayType, Duration, Fraction, ThinkTime
-from bench.compare.experiment import DEFAULT_EXPERIMENT, Arm, Experiment, ExperimentError, Servers, load_experiment
+from bench.compare.experiment import Arm, Experiment, Servers
+from bench.compare.overrides import Override
 from bench.report.location import REPORTS
 from bench.report.slo import SLO_SYNTAX, Slo, parse_slo
 from bench.run.settings import LoadSettings
@@ -51,15 +53,17 @@ def _slos(texts: tuple[str, ...], experiment: Experiment | None) -> tuple[Slo, .
     return slos
 
 
-def _experiment(path: Path | None, targets: tuple[str, ...]) -> Experiment | None:
-    if path is not None and targets:
+def _experiment(given: str | None, targets: tuple[str, ...], overrides: tuple[Override, ...]) -> Experiment | None:
+    if given is not None and targets:
         raise click.UsageError("expected an EXPERIMENT file or --target arms, not both")
+    if overrides and targets:
+        raise click.UsageError(
+            f"--set {overrides[0].text} changes a key of an experiment file; expected it with EXPERIMENT (or the "
+            "default experiment), not with --target arms"
+        )
     if targets:
         return None
-    try:
-        return load_experiment(path or DEFAULT_EXPERIMENT)
-    except ExperimentError as error:
-        raise click.BadParameter(str(error), param_hint="EXPERIMENT") from None
+    return given_experiment(given, overrides)
 
 
 def _target_arms(targets: tuple[str, ...], floor_delay: str | None) -> tuple[Arm, ...]:
@@ -104,14 +108,14 @@ def _policy(options: dict[str, Any]) -> SearchPolicy:
         raise click.UsageError(f"the rate search cannot be set up: {error}") from None
 
 
-def definition_from(experiment_file: Path | None, options: dict[str, Any]) -> SweepDefinition:
+def definition_from(given: str | None, options: dict[str, Any]) -> SweepDefinition:
     """The sweep the command line asks for (click has checked each option; this checks how they combine)."""
     quick = options["quick"]
     for name, (default, quick_default) in DEFAULTS.items():
         if options[name] is None:
             options[name] = quick_default if quick else default
     targets: tuple[str, ...] = options["target"]
-    experiment = _experiment(experiment_file, targets)
+    experiment = _experiment(given, targets, options["overrides"])
     if options["think_time"] is not None and not options["concurrency"]:
         raise click.UsageError("--think-time is the concurrency levels'; expected --concurrency with it")
     if experiment is not None and options["floor_delay"] is not None:
@@ -138,12 +142,8 @@ def definition_from(experiment_file: Path | None, options: dict[str, Any]) -> Sw
 
 
 @click.command()
-@click.argument(
-    "experiment_file",
-    metavar="[EXPERIMENT]",
-    required=False,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-)
+@experiment_argument
+@set_option
 @click.option(
     "--target",
     multiple=True,
@@ -265,18 +265,19 @@ def definition_from(experiment_file: Path | None, options: dict[str, Any]) -> Sw
     help="Where the report directory (and the 'latest' link) is created.",
 )
 @server_options
-def sweep(experiment_file: Path | None, **options: Any) -> None:
+def sweep(experiment: str | None, **options: Any) -> None:
     """Find the highest arrival rate at which each arm meets every SLO, and write the capacity report.
 
-    The arms are those of EXPERIMENT (a TOML file; default: crud vs cqrs on the mixed scenario) or the
-    --target ones. Each step is a short open-model run; a step whose load generator saturated is void.
+    The arms are those of EXPERIMENT (a TOML file or the name of one in scenarios/experiments, its keys
+    changed by --set; default: crud vs cqrs on the mixed scenario) or the --target ones. Each step is a
+    short open-model run; a step whose load generator saturated is void.
     Prints the report directory; Ctrl-C stops the sweep after writing the report of what was measured.
     """
     from bench.capacity.sweep import run_sweep  # scipy and matplotlib: only for this command
     from bench.capacity.tables import capacity_table
     from bench.report.markdown import table_markdown
 
-    definition = definition_from(experiment_file, options)
+    definition = definition_from(experiment, options)
     outcome = run_sweep(definition, reports=options["out"], console=console)
     console.print(Markdown(table_markdown(replace(capacity_table(outcome.data), notes=[]))))
     console.print(f"Report: {outcome.report / 'capacity.html'}")
