@@ -10,6 +10,7 @@ from bench.infra.urls import redact_url
 from bench.rundir.manifest import RecordedLoad, RecordedSettings
 from scenarios.keys import Skew
 from targets.common.dataset import SeedSpec
+from targets.registry import get_target
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,16 @@ class RunSettings:
         """How long Locust may take before the harness gives up on it: generously more than planned."""
         return math.ceil(self.load.expected_seconds() * 1.5) + 120
 
+    def _has_companions(self) -> bool:
+        return self.target is not None and get_target(self.target).companion is not None
+
     def as_manifest(self) -> RecordedSettings:
         return RecordedSettings(
             target=self.target,
             host=self.host,
             load=self.load.as_manifest(),
             target_workers=self.workers,
-            projectors=self.projectors if self.target == "cqrs" else None,
+            projectors=self.projectors if self._has_companions() else None,
             pg_pool_size=self.pg_pool_size,
             floor_delay=self.floor_delay if self.target == "floor" else None,
             floor_spin_s=self.floor_spin if self.target == "floor" else None,
