@@ -11,7 +11,7 @@ from rich.markdown import Markdown
 
 from bench.commands.console import console
 from bench.commands.ending import end_as_it_ended
-from bench.commands.options import server_options
+from bench.commands.options import checked, cpu_request, placement_options, server_options
 from bench.compare.experiment import DEFAULT_EXPERIMENT, Experiment, ExperimentError, Servers, load_experiment
 from bench.report.location import REPORTS
 
@@ -52,8 +52,17 @@ def _experiment(path: Path | None, quick: bool, aa: bool) -> Experiment:
     help="Where the report directory (and the 'latest' link) is created.",
 )
 @server_options
+@placement_options
 def compare(
-    experiment_file: Path | None, quick: bool, aa: bool, out: Path, pg_dsn: str | None, redis_url: str | None
+    experiment_file: Path | None,
+    quick: bool,
+    aa: bool,
+    out: Path,
+    pg_dsn: str | None,
+    redis_url: str | None,
+    node_cpus: frozenset[int] | None,
+    generator_cpus: frozenset[int] | None,
+    co_located: bool,
 ) -> None:
     """Compare configurations: run the arms of EXPERIMENT (a TOML file; default: crud vs cqrs on the
     mixed scenario) interleaved, repeated on fresh infrastructure, and write the report.
@@ -62,10 +71,10 @@ def compare(
     """
     from bench.compare.runner import run_experiment  # scipy and matplotlib: only for this command
 
+    options = cpu_request(node_cpus, generator_cpus, co_located)
     experiment = _experiment(experiment_file, quick, aa)
-    outcome = run_experiment(
-        experiment, reports=out, servers=Servers(pg_dsn or None, redis_url or None), console=console, aa=aa
-    )
+    servers = Servers(pg_dsn or None, redis_url or None, checked(experiment.cpus.overridden_by(options)))
+    outcome = run_experiment(experiment, reports=out, servers=servers, console=console, aa=aa)
     _conclude(outcome)
 
 

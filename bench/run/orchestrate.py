@@ -34,6 +34,7 @@ from bench.run.environment import git_revision, host_info, software_versions
 from bench.run.invariants import check_invariants
 from bench.run.live import latest_second
 from bench.run.loadgen import start_locust
+from bench.run.placement import placement, read_back
 from bench.run.prepare import Stage, prepare
 from bench.run.progress import RunProgress
 from bench.run.rundir import RunDirectory, write_struct
@@ -107,14 +108,18 @@ def execute_run(
     harness_error: Exception | None = None
     data_checks: DataChecks | None = None
     sampler: Sampler | None = None
+    stage: Stage | None = None
     locust: subprocess.Popen[bytes] | None = None
     with ExitStack() as stack, RunProgress(console, title=title, remaining_after=remaining_after) as progress:
         stack.enter_context(sigterm_exits())
         try:
             stage = prepare(settings, run, stack, progress.seeding)
             run.manifest.seed_data, run.manifest.base_url = stage.seed, stage.base_url
-            run.save_manifest()
-            locust = start_locust(settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir)
+            _record_placement(run, stage, None)
+            generator_cpus = stage.plan.generator if stage.plan is not None else None
+            locust = start_locust(
+                settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir, cpus=generator_cpus
+            )
             sampler = _sampler(run, stage, locust.pid)
             ended = _drive(settings, run, stage, locust, sampler, progress) or FINISHED
             if ended is FINISHED and settings.check_invariants:
@@ -134,6 +139,8 @@ def execute_run(
             )
         finally:
             if locust is not None:
+                if stage is not None:
+                    _record_placement(run, stage, locust)  # every Locust worker and database backend is up now
                 _stop_locust(locust)
             if sampler is not None:
                 run.manifest.observability = sampler.observability()
@@ -144,6 +151,17 @@ def execute_run(
         raise harness_error
     outcome.interrupted, outcome.exit_code, outcome.data_checks = interrupted, exit_code, data_checks
     return outcome
+
+
+def _record_placement(run: RunDirectory, stage: Stage, locust: subprocess.Popen[bytes] | None) -> None:
+    """The manifest's placement, read back from the node's processes and (once it runs) Locust's."""
+    if stage.plan is None:
+        return
+    components = stage.node_placement()
+    if locust is not None and locust.poll() is None:
+        components.append(read_back(ComponentName.GENERATOR, [locust.pid], stage.plan.generator))
+    run.manifest.placement = placement(stage.plan, components)
+    run.save_manifest()
 
 
 def _sampler(run: RunDirectory, stage: Stage, locust_pid: int) -> Sampler:
