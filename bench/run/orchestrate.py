@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import msgspec
 import pandas as pd
+import psutil
 from rich.console import Console
 
 from bench.infra.errors import InfraError
@@ -45,7 +46,7 @@ from bench.run.validity import judge
 from bench.rundir import columns, files
 from bench.rundir.checks import DataChecks, not_checked
 from bench.rundir.columns import Component as ComponentName
-from bench.rundir.manifest import ChecksVerdict, CountCheck, ExperimentTag, Manifest, SweepTag
+from bench.rundir.manifest import ChecksVerdict, ComponentPlacement, CountCheck, ExperimentTag, Manifest, SweepTag
 from bench.rundir.phases import Phase, Phases, SecondPhase
 from bench.rundir.read import RunDirectoryError, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
@@ -108,20 +109,19 @@ def execute_run(
     harness_error: Exception | None = None
     data_checks: DataChecks | None = None
     sampler: Sampler | None = None
-    stage: Stage | None = None
+    placer: _Placer | None = None
     locust: subprocess.Popen[bytes] | None = None
     with ExitStack() as stack, RunProgress(console, title=title, remaining_after=remaining_after) as progress:
         stack.enter_context(sigterm_exits())
         try:
             stage = prepare(settings, run, stack, progress.seeding)
             run.manifest.seed_data, run.manifest.base_url = stage.seed, stage.base_url
-            _record_placement(run, stage, None)
-            generator_cpus = stage.plan.generator if stage.plan is not None else None
+            placer = _Placer(run, stage)
             locust = start_locust(
-                settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir, cpus=generator_cpus
+                settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir, cpus=placer.generator_cpus
             )
             sampler = _sampler(run, stage, locust.pid)
-            ended = _drive(settings, run, stage, locust, sampler, progress) or FINISHED
+            ended = _drive(settings, run, stage, locust, sampler, progress, placer) or FINISHED
             if ended is FINISHED and settings.check_invariants:
                 progress.checking()
                 data_checks = _check_data(settings, run, stage)
@@ -138,9 +138,9 @@ def execute_run(
                 error,
             )
         finally:
+            if placer is not None:
+                placer.record()  # the node again, with the backends and workers that started under load
             if locust is not None:
-                if stage is not None:
-                    _record_placement(run, stage, locust)  # every Locust worker and database backend is up now
                 _stop_locust(locust)
             if sampler is not None:
                 run.manifest.observability = sampler.observability()
@@ -153,15 +153,40 @@ def execute_run(
     return outcome
 
 
-def _record_placement(run: RunDirectory, stage: Stage, locust: subprocess.Popen[bytes] | None) -> None:
-    """The manifest's placement, read back from the node's processes and (once it runs) Locust's."""
-    if stage.plan is None:
-        return
-    components = stage.node_placement()
-    if locust is not None and locust.poll() is None:
-        components.append(read_back(ComponentName.GENERATOR, [locust.pid], stage.plan.generator))
-    run.manifest.placement = placement(stage.plan, components)
-    run.save_manifest()
+class _Placer:
+    """The manifest's placement, read back from the node's processes and, while it runs, Locust's."""
+
+    def __init__(self, run: RunDirectory, stage: Stage) -> None:
+        self._run, self._stage = run, stage
+        self._generator: ComponentPlacement | None = None
+        self._generator_pids: set[int] = set()
+        self.record()
+
+    @property
+    def generator_cpus(self) -> frozenset[int] | None:
+        return self._stage.plan.generator if self._stage.plan is not None else None
+
+    def watch_generator(self, locust: subprocess.Popen[bytes]) -> None:
+        """Read Locust's processes back whenever new ones appeared (its workers start after the master; at the
+        end they exit first, and what was read while they ran stands)."""
+        try:
+            pids = {locust.pid, *(child.pid for child in psutil.Process(locust.pid).children(recursive=True))}
+        except psutil.Error:
+            return  # exiting; what was read last stands
+        if not pids <= self._generator_pids:
+            self._generator_pids |= pids
+            self._generator = read_back(ComponentName.GENERATOR, [locust.pid], self.generator_cpus)
+            self.record()
+
+    def record(self) -> None:
+        plan = self._stage.plan
+        if plan is None:
+            return
+        components = self._stage.node_placement()
+        if self._generator is not None:
+            components.append(self._generator)
+        self._run.manifest.placement = placement(plan, components)
+        self._run.save_manifest()
 
 
 def _sampler(run: RunDirectory, stage: Stage, locust_pid: int) -> Sampler:
@@ -183,6 +208,7 @@ def _drive(
     locust: subprocess.Popen[bytes],
     sampler: Sampler,
     progress: RunProgress,
+    placer: _Placer,
 ) -> Ending | None:
     """Sample every second until Locust exits; return how the run failed, or None when it finished."""
     deadline = time.monotonic() + settings.deadline_seconds()
@@ -196,6 +222,7 @@ def _drive(
                 return Ending(EndKind.LOCUST_FAILED, f"Locust exited with code {locust.returncode}.\n{log}")
             return None
         sampler.sample(boundary - 1)
+        placer.watch_generator(locust)
         boundary = max(boundary + 1, math.floor(time.time()) + 1)
         death = stage.watchdog.first_death()
         if death is not None:
