@@ -35,9 +35,16 @@ def _titles(summary: Summary) -> tuple[str, str]:
         f"{m.hostname} ({m.cpu_model}, {m.logical_cpus} CPUs, {m.memory_gib} GiB)" for m in summary.environment.machines
     )
     runs = len(summary.runs)
+    nodes = summary.environment.nodes
+    placements = {entry.said for entry in nodes.values()}
+    if len(placements) == 1:
+        only = placements.pop()
+        node = f" {only[:1].upper()}{only[1:]}."
+    else:
+        node = "".join(f" {arm}: {entry.said}." for arm, entry in nodes.items())
     subtitle = (
         f"{len(summary.arm_names)} arm(s), baseline {summary.baseline}; "
-        f"{runs} run(s) on {where or 'an unrecorded machine'}. "
+        f"{runs} run(s) on {where or 'an unrecorded machine'}.{node} "
         "Steady state only. Each cell: mean over valid repetitions [bootstrap 95% CI]; each delta: arm minus "
         "baseline [bootstrap 95% CI of the difference of means], significant when that interval excludes zero."
     )
