@@ -15,6 +15,8 @@ import pytest
 from bench.infra.cpus import CpuRequest, PlacementError, default_split, format_cpu_list, parse_cpu_list, plan_cpus
 from bench.infra.probe import wait_until
 from bench.report.environment import said
+from bench.report.metrics import CPU_NODE_SHARE, cpu_id, run_metrics
+from bench.report.rundata import RunData
 from bench.rundir.columns import Component
 from bench.rundir.manifest import Placement, PlacementKind
 from bench.rundir.read import read_manifest
@@ -121,7 +123,8 @@ def test_run_pins_locust_to_the_generator_and_records_it(tmp_path: Path) -> None
     assert len(seen) >= 3, seen
     assert set(seen.values()) == {"0"}
 
-    placement = read_manifest(Path(stdout.strip().splitlines()[-1])).placement
+    run_dir = Path(stdout.strip().splitlines()[-1])
+    placement = read_manifest(run_dir).placement
     assert placement is not None
     assert (placement.kind, placement.isolated) == (PlacementKind.ISOLATED, True)
     assert (placement.node_cpus, placement.generator_cpus) == ([1], [0])
@@ -134,6 +137,14 @@ def test_run_pins_locust_to_the_generator_and_records_it(tmp_path: Path) -> None
         assert components[name].asked == [1]
         assert components[name].processes
         assert all(process.cpus == [1] for process in components[name].processes), components[name]
+
+    found = run_metrics(RunData.load(run_dir))
+    node_share = found.values[CPU_NODE_SHARE]
+    parts = [found.values[cpu_id(part)] for part in (Component.TARGET, Component.POSTGRES)]
+    assert node_share is not None, found.missing.get(CPU_NODE_SHARE)
+    assert all(part is not None for part in parts)
+    # one node CPU: the node's share of it is its components' CPU (% of a core) summed
+    assert node_share == pytest.approx(sum(part for part in parts if part is not None), abs=2.0)
 
 
 @TWO_CPUS
