@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bench.compare.experiment import (
 )
 from bench.compare.overrides import Override, OverrideError, apply_overrides, parse_override
 from bench.compare.runner import plan
+from bench.infra.cpus import CpuRequest
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -252,7 +254,10 @@ def test_a_bad_value_set_from_the_command_line_gets_the_message_of_the_file(
             "[load] has no key 'userz'; expected one of: duration, mix, processes, rate, scenario, seed, skew, "
             "spawn_rate, think_time, users, visibility_share, warmup",
         ),
-        ("loadz.users=5", "the experiment has no key 'loadz'; expected one of: arms, data, description, load"),
+        (
+            "loadz.users=5",
+            "the experiment has no key 'loadz'; expected one of: arms, data, description, generator, load",
+        ),
         ("arms.b.projectorz=2", "[arms[1]] has no key 'projectorz'; expected one of: floor_delay, host, keys"),
         (
             "arms.z.workers=2",
@@ -305,3 +310,55 @@ def test_an_unknown_name_lists_the_names_there() -> None:
         "no experiment is named 'nosuch'; expected the path of a .toml file or a name from "
         f"scenarios/experiments: {', '.join(experiment_names())}"
     )
+
+
+TWO_CPUS = pytest.mark.skipif(
+    not {0, 1} <= set(getattr(os, "sched_getaffinity", lambda _: set())(0)),
+    reason="needs CPUs 0 and 1 usable by this process",
+)
+
+
+@TWO_CPUS
+def test_node_and_generator_tables_give_the_cpus_of_each() -> None:
+    experiment = parse_experiment(minimal(**{"node.cpus": "1", "generator.cpus": "0"}))
+    assert experiment.cpus == CpuRequest(node=frozenset({1}), generator=frozenset({0}))
+    assert experiment.as_dict()["node"] == {"cpus": "1"}
+    assert experiment.quick().cpus == experiment.cpus
+    assert parse_experiment(minimal()).cpus == CpuRequest()  # the default split, decided at run time
+
+
+@TWO_CPUS
+def test_the_command_line_overrides_the_files_cpus() -> None:
+    file = parse_experiment(minimal(**{"node.cpus": "1", "generator.cpus": "0"})).cpus
+    assert file.overridden_by(CpuRequest(node=frozenset({0}), generator=frozenset({1}))) == CpuRequest(
+        node=frozenset({0}), generator=frozenset({1})
+    )
+    assert file.overridden_by(CpuRequest(generator=frozenset({1}))) == CpuRequest(
+        node=frozenset({1}), generator=frozenset({1})
+    )  # overlapping now: the command checks the result (tests/test_node.py)
+    assert file.overridden_by(CpuRequest(co_located=True)) == CpuRequest(co_located=True)
+    assert file.overridden_by(CpuRequest()) == file
+
+
+@TWO_CPUS
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"node.cpus": ""}, "node.cpus = '': expected a CPU list like 1, 0,2 or 2-3"),
+        ({"node.cpus": "one"}, "node.cpus = 'one': expected a CPU list"),
+        ({"generator.cpus": "3-1"}, "generator.cpus = '3-1': expected a CPU list"),
+        ({"node.cpus": 1}, "node.cpus = 1: expected a string"),
+        ({"node.cpu": "1"}, "[node] has no key 'cpu'; expected one of: cpus"),
+        ({"node": "1"}, "node = '1': expected a table"),
+        ({"node.cpus": "4096"}, "node.cpus 4096: this machine has no CPU 4096 that this process may use"),
+        (
+            {"node.cpus": "0-1", "generator.cpus": "1"},
+            "node.cpus 0-1 and generator.cpus 1 overlap (CPU 1); expected lists with no CPU in common",
+        ),
+        ({"node.cpus": "0-1"}, "node.cpus 0-1 takes every usable CPU, leaving none to the generator"),
+    ],
+)
+def test_bad_cpus_name_the_key_and_the_value(changes: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ExperimentError) as raised:
+        parse_experiment(minimal(**changes))
+    assert expected in str(raised.value)

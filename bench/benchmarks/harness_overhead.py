@@ -86,6 +86,7 @@ def run_bench(users: int, processes: int, duration: float, warmup: float, work: 
         *("--mix", "read-heavy", "--think-time", "0", "--users", str(users), "--spawn-rate", str(users)),
         *("--processes", str(processes), "--duration", f"{duration:g}s", "--warmup", f"{warmup:g}s"),
         *("--visibility-share", "0", "--no-seed", "--out", str(work)),
+        "--co-located",  # like the plain Locust it is compared with: what differs is the harness, not the CPUs
     ]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=warmup + duration + FINISH_MARGIN)
     if result.returncode != 0:

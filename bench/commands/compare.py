@@ -12,7 +12,7 @@ from rich.markdown import Markdown
 from bench.commands.console import console
 from bench.commands.ending import end_as_it_ended
 from bench.commands.experiments import experiment_argument, given_experiment, set_option
-from bench.commands.options import server_options
+from bench.commands.options import checked, cpu_request, placement_options, server_options
 from bench.compare.experiment import Experiment, Servers
 from bench.compare.overrides import Override
 from bench.report.location import REPORTS
@@ -47,6 +47,7 @@ def _experiment(given: str | None, overrides: tuple[Override, ...], quick: bool,
     help="Where the report directory (and the 'latest' link) is created.",
 )
 @server_options
+@placement_options
 def compare(
     experiment: str | None,
     overrides: tuple[Override, ...],
@@ -55,6 +56,9 @@ def compare(
     out: Path,
     pg_dsn: str | None,
     redis_url: str | None,
+    node_cpus: frozenset[int] | None,
+    generator_cpus: frozenset[int] | None,
+    co_located: bool,
 ) -> None:
     """Compare configurations: run the arms of EXPERIMENT (a TOML file, or the name of one in
     scenarios/experiments; default: crud vs cqrs on the mixed scenario) interleaved, repeated on fresh
@@ -64,13 +68,10 @@ def compare(
     """
     from bench.compare.runner import run_experiment  # scipy and matplotlib: only for this command
 
-    outcome = run_experiment(
-        _experiment(experiment, overrides, quick, aa),
-        reports=out,
-        servers=Servers(pg_dsn or None, redis_url or None),
-        console=console,
-        aa=aa,
-    )
+    options = cpu_request(node_cpus, generator_cpus, co_located)
+    chosen = _experiment(experiment, overrides, quick, aa)
+    servers = Servers(pg_dsn or None, redis_url or None, checked(chosen.cpus.overridden_by(options)))
+    outcome = run_experiment(chosen, reports=out, servers=servers, console=console, aa=aa)
     _conclude(outcome)
 
 

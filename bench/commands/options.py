@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from bench.commands.params import CpuList
+from bench.infra.cpus import CpuRequest, PlacementError
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
 from bench.seed.sizes import API_SIZES, DATABASE_SIZES
 
@@ -48,3 +50,44 @@ def seed_options(func: F) -> F:
     return click.option(
         "--seed", type=int, default=1, show_default=True, help="Seed of the data set and of the users' choices."
     )(func)
+
+
+def placement_options(func: F) -> F:
+    """--node-cpus, --generator-cpus, --co-located: where the system under test and the load generator run."""
+    func = click.option(
+        "--co-located",
+        is_flag=True,
+        help="Pin nothing: the node's processes and the load generator share every CPU.",
+    )(func)
+    func = click.option(
+        "--generator-cpus",
+        type=CpuList(),
+        default=None,
+        help="CPUs of the load generator (every Locust process), e.g. 0 [default: the usable CPUs the node "
+        "does not take, or the lowest quarter of them].",
+    )(func)
+    return click.option(
+        "--node-cpus",
+        type=CpuList(),
+        default=None,
+        help="CPUs of the node: API workers, projectors, embedded PostgreSQL and Redis, e.g. 1 or 2-3 "
+        "[default: the usable CPUs the generator does not take].",
+    )(func)
+
+
+def cpu_request(
+    node_cpus: frozenset[int] | None, generator_cpus: frozenset[int] | None, co_located: bool
+) -> CpuRequest:
+    """The placement the options ask for, checked against the CPUs this process may use."""
+    request = CpuRequest(node=node_cpus, generator=generator_cpus, co_located=co_located)
+    checked(request)
+    return request
+
+
+def checked(request: CpuRequest) -> CpuRequest:
+    """`request` (the options over an experiment file's [node] and [generator]), or a usage error saying why not."""
+    try:
+        request.check()
+    except PlacementError as error:
+        raise click.UsageError(str(error)) from None
+    return request

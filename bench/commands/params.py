@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from bench.durations import parse_seconds, parse_think_time
+from bench.infra.cpus import parse_cpu_list
 from scenarios.keys import SKEW_SYNTAX, Skew, parse_skew
 from targets.common.delay import DELAY_SYNTAX, parse_delay
 
@@ -100,3 +101,17 @@ class Counts(click.ParamType[tuple[int, ...]]):
         if min(counts) < 1 or len(set(counts)) != len(counts):
             self.fail(f"{value!r}: expected distinct whole numbers of at least 1, e.g. 1,2,4", param, ctx)
         return counts
+
+
+class CpuList(click.ParamType[frozenset[int]]):
+    """`1`, `0,2`, `2-3`: CPU numbers as taskset and Cpus_allowed_list write them."""
+
+    name = "CPUS"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> frozenset[int]:
+        if isinstance(value, frozenset):
+            return value
+        try:
+            return parse_cpu_list(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)

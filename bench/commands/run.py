@@ -8,7 +8,7 @@ import click
 
 from bench.commands.console import console
 from bench.commands.ending import finish
-from bench.commands.options import RUNS_OUT, seed_options, server_options
+from bench.commands.options import RUNS_OUT, cpu_request, placement_options, seed_options, server_options
 from bench.commands.params import DelayType, Duration, SkewType, ThinkTime
 from bench.run.load import DEFAULT_RAMP_SECONDS, DEFAULT_USERS, OPEN_MODEL_RAMP_SECONDS, LoadError, load_settings
 from bench.run.orchestrate import execute_run
@@ -131,6 +131,7 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -
     show_default=True,
     help="Where the run directory is created.",
 )
+@placement_options
 def run(
     target: str | None,
     host: str | None,
@@ -159,6 +160,9 @@ def run(
     pg_pool_size: int,
     floor_delay: str,
     out: Path,
+    node_cpus: frozenset[int] | None,
+    generator_cpus: frozenset[int] | None,
+    co_located: bool,
 ) -> None:
     """Run a scenario against a target and print the path of the run directory it wrote.
 
@@ -203,5 +207,6 @@ def run(
         pg_dsn=pg_dsn or None,
         redis_url=redis_url or None,
         keys_dir=keys_dir,
+        cpus=cpu_request(node_cpus, generator_cpus, co_located),
     )
     finish(execute_run(settings, console))

@@ -14,10 +14,11 @@ from bench.capacity.search import SearchPolicy
 from bench.commands.console import console
 from bench.commands.ending import end_as_it_ended
 from bench.commands.experiments import experiment_argument, given_experiment, set_option
-from bench.commands.options import server_options
+from bench.commands.options import checked, cpu_request, placement_options, server_options
 from bench.commands.params import Counts, DelayType, Duration, Fraction, ThinkTime
 from bench.compare.experiment import Arm, Experiment, Servers
 from bench.compare.overrides import Override
+from bench.infra.cpus import CpuRequest
 from bench.report.location import REPORTS
 from bench.report.slo import SLO_SYNTAX, Slo, parse_slo
 from bench.run.settings import LoadSettings
@@ -108,6 +109,12 @@ def _policy(options: dict[str, Any]) -> SearchPolicy:
         raise click.UsageError(f"the rate search cannot be set up: {error}") from None
 
 
+def _cpus(experiment: Experiment | None, options: dict[str, Any]) -> CpuRequest:
+    """The command line's CPU options over the experiment file's [node] and [generator]."""
+    asked = cpu_request(options["node_cpus"], options["generator_cpus"], options["co_located"])
+    return checked(experiment.cpus.overridden_by(asked)) if experiment is not None else asked
+
+
 def definition_from(given: str | None, options: dict[str, Any]) -> SweepDefinition:
     """The sweep the command line asks for (click has checked each option; this checks how they combine)."""
     quick = options["quick"]
@@ -137,7 +144,7 @@ def definition_from(given: str | None, options: dict[str, Any]) -> SweepDefiniti
         plan_rate=options["plan_rate"],
         headroom=options["headroom"],
         confirm_failures=options["confirm"],
-        servers=Servers(options["pg_dsn"] or None, options["redis_url"] or None),
+        servers=Servers(options["pg_dsn"] or None, options["redis_url"] or None, _cpus(experiment, options)),
     )
 
 
@@ -265,6 +272,7 @@ def definition_from(given: str | None, options: dict[str, Any]) -> SweepDefiniti
     help="Where the report directory (and the 'latest' link) is created.",
 )
 @server_options
+@placement_options
 def sweep(experiment: str | None, **options: Any) -> None:
     """Find the highest arrival rate at which each arm meets every SLO, and write the capacity report.
 

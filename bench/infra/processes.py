@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,17 @@ def spawn(
     user: str | None = None,
     log_path: Path,
     death_signal: signal.Signals = signal.SIGTERM,
+    cpus: Collection[int] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start `argv` with stdout and stderr appended to `log_path`.
+    """Start `argv` with stdout and stderr appended to `log_path`, pinned to `cpus` unless None.
 
     The child gets its own session, so a Ctrl-C in the terminal reaches only the harness, which then
     stops the child in order. On Linux the kernel sends the child `death_signal` when the harness dies,
     even by SIGKILL. That signal is tied to the *thread* that spawned the child: spawn from a thread
     that lives as long as the server should (normally the main thread).
+
+    `cpus` is set in the child before exec (sched_setaffinity), so that the program and every process
+    it starts run only there; it needs Linux (bench.infra.cpus.can_pin).
     """
     account = pwd.getpwnam(user) if user is not None else None
     with open(log_path, "ab") as log:
@@ -50,8 +54,25 @@ def spawn(
             group=account.pw_gid if account else None,
             # Explicit, so that the child never keeps the harness's supplementary groups (root's, say).
             extra_groups=[account.pw_gid] if account else None,
-            preexec_fn=_die_with_parent(death_signal),
+            preexec_fn=_in_child(death_signal, cpus),
         )
+
+
+def _in_child(death_signal: signal.Signals, cpus: Collection[int] | None) -> Callable[[], None] | None:
+    """What runs in the child between fork and exec: the death signal, then the CPUs."""
+    die_with_parent = _die_with_parent(death_signal)
+    if cpus is None:
+        return die_with_parent
+    if not hasattr(os, "sched_setaffinity"):
+        raise InfraError("this system cannot pin processes to CPUs; run without CPU lists (co-located)")
+    allowed = frozenset(cpus)
+
+    def pin_then_die_with_parent() -> None:
+        os.sched_setaffinity(0, allowed)  # an error here fails the Popen in the parent, with its message
+        if die_with_parent is not None:
+            die_with_parent()
+
+    return pin_then_die_with_parent
 
 
 def _die_with_parent(death_signal: signal.Signals) -> Callable[[], None] | None:

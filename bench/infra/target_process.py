@@ -31,6 +31,7 @@ class RunningTarget:
     log_path: Path
     settings_env: dict[str, str] = field(default_factory=dict)
     companions: list[Popen[bytes]] = field(default_factory=list)
+    cpus: frozenset[int] | None = None  # what the API workers and companions are pinned to; None: not pinned
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the API workers, then the companions (which may still be catching up: they are stopped, not drained)."""
@@ -96,8 +97,9 @@ def start_companion(
     settings_env: dict[str, str],
     log_dir: Path,
     ready_timeout: float = 60.0,
+    cpus: frozenset[int] | None = None,
 ) -> Popen[bytes]:
-    """Start companion `index` of `count` of `spec` and return once it reports ready."""
+    """Start companion `index` of `count` of `spec`, pinned to `cpus` if given, and return once it reports ready."""
     companion = spec.companion
     if companion is None:
         raise InfraError(f"target {spec.name} has no companion processes")
@@ -106,7 +108,7 @@ def start_companion(
     ready_file = log_dir / f"{name}.ready"
     ready_file.unlink(missing_ok=True)
     env = {**os.environ, **settings_env, companion.count_env: str(count), READY_FILE_ENV: str(ready_file)}
-    process = spawn(companion.argv(index, count), env=env, log_path=log_path)
+    process = spawn(companion.argv(index, count), env=env, log_path=log_path, cpus=cpus)
     try:
         wait_until(
             lambda: process.poll() is not None or ready_file.exists(),
@@ -131,8 +133,11 @@ def start_target(
     workers: int = 1,
     projectors: int | None = None,
     ready_timeout: float = 60.0,
+    cpus: frozenset[int] | None = None,
 ) -> RunningTarget:
     """Start `spec` with its settings in the environment and return once /health answers.
+
+    With `cpus`, uvicorn (and so each of its workers) and the companions are pinned to those CPUs.
 
     A target with a companion (cqrs) also gets `projectors` companion processes (default: the
     companion's default count), started once the API serves and ready before this returns.
@@ -151,9 +156,10 @@ def start_target(
         raise InfraError(f"invalid target setting {exc}") from None
     port = port if port is not None else free_tcp_port(host)
     log_path = log_dir / f"target-{spec.name}-{port}.log"
-    process = spawn(uvicorn_argv(spec, host=host, port=port, workers=workers), env=env, log_path=log_path)
+    argv = uvicorn_argv(spec, host=host, port=port, workers=workers)
+    process = spawn(argv, env=env, log_path=log_path, cpus=cpus)
     base_url = f"http://{host}:{port}"
-    target = RunningTarget(spec, base_url, workers, process, log_path, settings_env)
+    target = RunningTarget(spec, base_url, workers, process, log_path, settings_env, cpus=cpus)
     try:
         wait_until(
             lambda: process.poll() is not None or _healthy(base_url),
@@ -173,6 +179,7 @@ def start_target(
                     settings_env=settings_env,
                     log_dir=log_dir,
                     ready_timeout=ready_timeout,
+                    cpus=cpus,
                 )
             )
     except BaseException:

@@ -36,10 +36,17 @@ def _titles(summary: Summary) -> tuple[str, str]:
     )
     runs = len(summary.runs)
     sets = ", ".join(f"--set {text}" for text in summary.experiment.overrides)
-    changed = f"The experiment file's keys changed by {sets}. " if sets else ""
+    changed = f" The experiment file's keys changed by {sets}." if sets else ""
+    nodes = summary.environment.nodes
+    placements = {entry.said for entry in nodes.values()}
+    if len(placements) == 1:
+        only = placements.pop()
+        node = f" {only[:1].upper()}{only[1:]}."
+    else:
+        node = "".join(f" {arm}: {entry.said}." for arm, entry in nodes.items())
     subtitle = (
         f"{len(summary.arm_names)} arm(s), baseline {summary.baseline}; "
-        f"{runs} run(s) on {where or 'an unrecorded machine'}. {changed}"
+        f"{runs} run(s) on {where or 'an unrecorded machine'}.{node}{changed} "
         "Steady state only. Each cell: mean over valid repetitions [bootstrap 95% CI]; each delta: arm minus "
         "baseline [bootstrap 95% CI of the difference of means], significant when that interval excludes zero."
     )

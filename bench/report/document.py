@@ -12,7 +12,7 @@ import msgspec
 
 from bench.infra.info import ServerInfo
 from bench.rundir.checks import DataChecks
-from bench.rundir.manifest import GitRevision, RecordedSettings, Software
+from bench.rundir.manifest import GitRevision, PlacementKind, RecordedSettings, Software
 
 FORMAT = 2
 
@@ -116,12 +116,24 @@ class Machine(msgspec.Struct, forbid_unknown_fields=True):
     memory_gib: float
 
 
+class NodeEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """Where an arm's node and load generator ran (from the first of its runs that recorded it)."""
+
+    kind: PlacementKind | None  # None: not recorded (a run directory from before nodes were placed)
+    isolated: bool
+    node_cpus: list[int] | None
+    generator_cpus: list[int] | None
+    why_not: str | None
+    said: str  # "node: CPU 1; generator: CPU 0", "co-located on CPUs 0-1", or why not isolated
+
+
 class EnvironmentEntry(msgspec.Struct, forbid_unknown_fields=True):
     machines: list[Machine]
     software: list[Software]
     git: list[GitRevision]
     settings: dict[str, RecordedSettings]
     infrastructure: dict[str, dict[str, ServerInfo]]
+    nodes: dict[str, NodeEntry] = msgspec.field(default_factory=dict)  # per arm
 
 
 class Summary(msgspec.Struct, forbid_unknown_fields=True):

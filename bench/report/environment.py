@@ -7,9 +7,10 @@ from typing import TypeVar
 
 import msgspec
 
+from bench.infra.cpus import said_cpus
 from bench.report.arms import Arm
-from bench.report.document import EnvironmentEntry, Machine
-from bench.rundir.manifest import HostInfo
+from bench.report.document import EnvironmentEntry, Machine, NodeEntry
+from bench.rundir.manifest import HostInfo, Placement, PlacementKind
 
 GIB = 1024**3
 T = TypeVar("T")
@@ -36,6 +37,36 @@ def machine_of(host: HostInfo) -> Machine:
     )
 
 
+def said(placement: Placement | None) -> str:
+    """The node as the report's header states it."""
+    if placement is None:
+        return "node placement not recorded"
+    if placement.kind is PlacementKind.CO_LOCATED:
+        where = said_cpus(placement.usable_cpus) if placement.usable_cpus else "every CPU"
+        return f"co-located on {where} (nothing pinned)"
+    pinned = []
+    if placement.node_cpus is not None:
+        pinned.append(f"node: {said_cpus(placement.node_cpus)}")
+    if placement.generator_cpus is not None:
+        pinned.append(f"generator: {said_cpus(placement.generator_cpus)}")
+    if placement.isolated:
+        return "; ".join(pinned)
+    return "; ".join([*pinned, f"not isolated: {placement.why_not or placement.kind.value}"])
+
+
+def node_entry(placement: Placement | None) -> NodeEntry:
+    if placement is None:
+        return NodeEntry(None, False, None, None, None, said(None))
+    return NodeEntry(
+        kind=placement.kind,
+        isolated=placement.isolated,
+        node_cpus=placement.node_cpus,
+        generator_cpus=placement.generator_cpus,
+        why_not=placement.why_not,
+        said=said(placement),
+    )
+
+
 def environment(arms: list[Arm]) -> EnvironmentEntry:
     runs = [run for arm in arms for run in arm.runs]
     return EnvironmentEntry(
@@ -44,4 +75,8 @@ def environment(arms: list[Arm]) -> EnvironmentEntry:
         git=_distinct(run.manifest.git for run in runs),
         settings={arm.name: arm.runs[0].manifest.settings for arm in arms},
         infrastructure={arm.name: arm.runs[0].manifest.infrastructure or {} for arm in arms},
+        nodes={
+            arm.name: node_entry(next((r.manifest.placement for r in arm.runs if r.manifest.placement), None))
+            for arm in arms
+        },
     )

@@ -16,7 +16,7 @@ from bench.report.groups import ALL, GROUPS, members
 from bench.report.rundata import RunData
 from bench.rundir import columns
 from bench.rundir.columns import NODE_COMPONENTS, Component, Resource
-from bench.rundir.manifest import SEEN_POSTGRES_COUNTERS
+from bench.rundir.manifest import SEEN_POSTGRES_COUNTERS, Manifest, PlacementKind
 from scenarios.hdr import merged, summary
 
 # "neutral": more is neither better nor worse. Rows and commits per second under a fixed load
@@ -27,7 +27,7 @@ SECTIONS = {
     "headline": "Headline",
     "latency": "Latency per endpoint group (steady state)",
     "throughput": "Throughput and errors",
-    "cpu": "CPU per component (% of one core, mean)",
+    "cpu": "CPU per component (% of one core, mean) and of the whole node (% of the node's CPUs)",
     "memory": "Memory per component (PSS: each shared page split among the processes sharing it; mean)",
     "database": "Database (PostgreSQL's own counters)",
     "projection": "Projection lag (from the target's /stats)",
@@ -39,6 +39,9 @@ MEMORY_COMPONENTS = (Component.TARGET, Component.PROJECTORS, Component.POSTGRES,
 ROW_RATES = columns.ROWS_WRITTEN_RATES
 COMPONENT_NAMES = {Component.POSTGRES: "PostgreSQL", Component.REDIS: "Redis", Component.PROJECTORS: "projectors"}
 
+# The node's processes are all pinned to its CPUs: their CPU summed, over 100% x its CPUs, is how busy it was.
+CPU_NODE_COMPONENTS = (Component.TARGET, Component.PROJECTORS, Component.POSTGRES, Component.REDIS)
+CPU_NODE_SHARE = "cpu_node_percent_of_node"
 LATENCY_MEAN = "latency_all_mean_ms"
 MEMORY_NODE = "memory_node_pss_mib"
 DB_WRITES = "db_rows_written_per_s"
@@ -87,6 +90,7 @@ def _definitions() -> Iterator[Metric]:
         yield Metric(errors_id(group), f"error rate, {group}", "%", "lower", "throughput")
     for component in CPU_COMPONENTS:
         yield Metric(cpu_id(component), component.value, "% of a core", "lower", "cpu")
+    yield Metric(CPU_NODE_SHARE, "node (target, projectors, PostgreSQL, Redis)", "% of the node", "lower", "cpu")
     for component in MEMORY_COMPONENTS:
         yield Metric(memory_id(component), component.value, "MiB", "lower", "memory")
     yield Metric(columns.COMMITS_RATE, "commits/s (reads included)", "commits/s", "neutral", "database")
@@ -177,6 +181,34 @@ def _resources(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
     found.set(MEMORY_NODE, float(node.mean()) if not node.empty else None, why)
 
 
+def node_cpu_count(manifest: Manifest) -> tuple[int | None, str]:
+    """How many CPUs the run's node had, or None and why it has no count."""
+    placed = manifest.placement
+    if placed is None or placed.kind in (PlacementKind.CO_LOCATED, PlacementKind.NO_AFFINITY, PlacementKind.ONE_CPU):
+        usable = len(placed.usable_cpus) if placed is not None and placed.usable_cpus else manifest.host.usable_cpus
+        return usable, "the machine's usable CPUs were not recorded"  # co-located: the node shares them all
+    if placed.node_cpus is None:
+        return None, placed.why_not or "the node's CPUs are not known"
+    return len(placed.node_cpus), ""
+
+
+def _node_share(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
+    count, why = node_cpu_count(run.manifest)
+    parts = [component for component in CPU_NODE_COMPONENTS if component.value in run.observability]
+    unseen = [component for component in parts if not run.observability[component.value].observed]
+    cpu_columns = [columns.resource_column(component, Resource.CPU) for component in parts]
+    if count is None or not count:
+        found.set(CPU_NODE_SHARE, None, why)
+    elif unseen or Component.TARGET not in parts:
+        missing = unseen[0] if unseen else Component.TARGET
+        found.set(CPU_NODE_SHARE, None, f"{missing.value}: {_why_component_missing(run, missing)}")
+    elif not all(column in rows for column in cpu_columns):
+        found.set(CPU_NODE_SHARE, None, "the node's processes were not sampled in the steady state")
+    else:
+        total = rows[cpu_columns].sum(axis=1, min_count=len(cpu_columns)).dropna()
+        found.set(CPU_NODE_SHARE, float(total.mean()) / count if not total.empty else None, "no steady-state sample")
+
+
 def _database(run: RunData, rows: pd.DataFrame, found: RunMetrics) -> None:
     seen = run.observability.get(SEEN_POSTGRES_COUNTERS)
     why = seen.said if seen is not None and not seen.observed else "PostgreSQL's counters were not sampled"
@@ -218,6 +250,7 @@ def run_metrics(run: RunData) -> RunMetrics:
     rows = run.steady_rows()
     _latency(run, found)
     _resources(run, rows, found)
+    _node_share(run, rows, found)
     _database(run, rows, found)
     _projection(rows, found)
     _visibility(run, found)

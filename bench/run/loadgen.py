@@ -61,7 +61,10 @@ def locust_argv(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: P
     ]
 
 
-def start_locust(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path) -> Popen[bytes]:
+def start_locust(
+    load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path, cpus: frozenset[int] | None = None
+) -> Popen[bytes]:
+    """Start Locust headless; with `cpus`, its master and every worker it forks run only there."""
     argv = locust_argv(load, host=host, run=run, keys_dir=keys_dir)
     (run.locust / "command.txt").write_text(" ".join(argv) + "\n")
-    return spawn(argv, env=dict(os.environ), log_path=run.locust / "locust.log")
+    return spawn(argv, env=dict(os.environ), log_path=run.locust / "locust.log", cpus=cpus)

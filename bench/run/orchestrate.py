@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import msgspec
 import pandas as pd
+import psutil
 from rich.console import Console
 
 from bench.infra.errors import InfraError
@@ -34,6 +35,7 @@ from bench.run.environment import git_revision, host_info, software_versions
 from bench.run.invariants import check_invariants
 from bench.run.live import latest_second
 from bench.run.loadgen import start_locust
+from bench.run.placement import placement, read_back
 from bench.run.prepare import Stage, prepare
 from bench.run.progress import RunProgress
 from bench.run.rundir import RunDirectory, write_struct
@@ -44,7 +46,7 @@ from bench.run.validity import judge
 from bench.rundir import columns, files
 from bench.rundir.checks import DataChecks, not_checked
 from bench.rundir.columns import Component as ComponentName
-from bench.rundir.manifest import ChecksVerdict, CountCheck, ExperimentTag, Manifest, SweepTag
+from bench.rundir.manifest import ChecksVerdict, ComponentPlacement, CountCheck, ExperimentTag, Manifest, SweepTag
 from bench.rundir.phases import Phase, Phases, SecondPhase
 from bench.rundir.read import RunDirectoryError, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
@@ -107,16 +109,19 @@ def execute_run(
     harness_error: Exception | None = None
     data_checks: DataChecks | None = None
     sampler: Sampler | None = None
+    placer: _Placer | None = None
     locust: subprocess.Popen[bytes] | None = None
     with ExitStack() as stack, RunProgress(console, title=title, remaining_after=remaining_after) as progress:
         stack.enter_context(sigterm_exits())
         try:
             stage = prepare(settings, run, stack, progress.seeding)
             run.manifest.seed_data, run.manifest.base_url = stage.seed, stage.base_url
-            run.save_manifest()
-            locust = start_locust(settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir)
+            placer = _Placer(run, stage)
+            locust = start_locust(
+                settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir, cpus=placer.generator_cpus
+            )
             sampler = _sampler(run, stage, locust.pid)
-            ended = _drive(settings, run, stage, locust, sampler, progress) or FINISHED
+            ended = _drive(settings, run, stage, locust, sampler, progress, placer) or FINISHED
             if ended is FINISHED and settings.check_invariants:
                 progress.checking()
                 data_checks = _check_data(settings, run, stage)
@@ -133,6 +138,8 @@ def execute_run(
                 error,
             )
         finally:
+            if placer is not None:
+                placer.record()  # the node again, with the backends and workers that started under load
             if locust is not None:
                 _stop_locust(locust)
             if sampler is not None:
@@ -144,6 +151,42 @@ def execute_run(
         raise harness_error
     outcome.interrupted, outcome.exit_code, outcome.data_checks = interrupted, exit_code, data_checks
     return outcome
+
+
+class _Placer:
+    """The manifest's placement, read back from the node's processes and, while it runs, Locust's."""
+
+    def __init__(self, run: RunDirectory, stage: Stage) -> None:
+        self._run, self._stage = run, stage
+        self._generator: ComponentPlacement | None = None
+        self._generator_pids: set[int] = set()
+        self.record()
+
+    @property
+    def generator_cpus(self) -> frozenset[int] | None:
+        return self._stage.plan.generator if self._stage.plan is not None else None
+
+    def watch_generator(self, locust: subprocess.Popen[bytes]) -> None:
+        """Read Locust's processes back whenever new ones appeared (its workers start after the master; at the
+        end they exit first, and what was read while they ran stands)."""
+        try:
+            pids = {locust.pid, *(child.pid for child in psutil.Process(locust.pid).children(recursive=True))}
+        except psutil.Error:
+            return  # exiting; what was read last stands
+        if not pids <= self._generator_pids:
+            self._generator_pids |= pids
+            self._generator = read_back(ComponentName.GENERATOR, [locust.pid], self.generator_cpus)
+            self.record()
+
+    def record(self) -> None:
+        plan = self._stage.plan
+        if plan is None:
+            return
+        components = self._stage.node_placement()
+        if self._generator is not None:
+            components.append(self._generator)
+        self._run.manifest.placement = placement(plan, components)
+        self._run.save_manifest()
 
 
 def _sampler(run: RunDirectory, stage: Stage, locust_pid: int) -> Sampler:
@@ -165,6 +208,7 @@ def _drive(
     locust: subprocess.Popen[bytes],
     sampler: Sampler,
     progress: RunProgress,
+    placer: _Placer,
 ) -> Ending | None:
     """Sample every second until Locust exits; return how the run failed, or None when it finished."""
     deadline = time.monotonic() + settings.deadline_seconds()
@@ -178,6 +222,7 @@ def _drive(
                 return Ending(EndKind.LOCUST_FAILED, f"Locust exited with code {locust.returncode}.\n{log}")
             return None
         sampler.sample(boundary - 1)
+        placer.watch_generator(locust)
         boundary = max(boundary + 1, math.floor(time.time()) + 1)
         death = stage.watchdog.first_death()
         if death is not None:

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench.infra.cpus import CpuPlan, plan_cpus
 from bench.infra.errors import InfraError
 from bench.infra.postgres import EmbeddedPostgres
 from bench.infra.redis import EmbeddedRedis
@@ -20,12 +21,13 @@ from bench.infra.stack import Infrastructure
 from bench.infra.target_process import RunningTarget, floor_delay_setting, harness_settings, start_target
 from bench.run.collectors.postgres import PostgresCounters
 from bench.run.collectors.processes import ProcessTreeSampler
+from bench.run.placement import read_back
 from bench.run.rundir import RunDirectory
 from bench.run.sampling import Component
 from bench.run.settings import RunSettings
 from bench.run.watchdog import Watchdog
 from bench.rundir.columns import Component as Part
-from bench.rundir.manifest import SeedRecord
+from bench.rundir.manifest import ComponentPlacement, SeedRecord
 from bench.seed.api import seed_through_api
 from bench.seed.keys import write_key_file, write_keys
 from bench.seed.load import SeedReport, seed_target
@@ -47,18 +49,38 @@ class Stage:
     components: list[Component] = field(default_factory=list)
     postgres: PostgresCounters | None = None
     watchdog: Watchdog = field(default_factory=Watchdog)
+    plan: CpuPlan | None = None  # where the node's processes and Locust are pinned
+
+    def node_placement(self) -> list[ComponentPlacement]:
+        """Where the node's processes are, read back from them now."""
+        placed = []
+        asked = self.plan.node if self.plan is not None else None
+        for component in self.components:
+            if component.name is Part.HARNESS:
+                continue
+            if component.sampler is None:
+                placed.append(ComponentPlacement(component.name.value, None, [], component.not_observable))
+            else:
+                placed.append(read_back(component.name, component.sampler.root_pids, asked))
+        return placed
 
 
 def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress: Progress) -> Stage:
     if settings.target is None:
         return _prepare_external(settings, run, progress)
     spec = get_target(settings.target)
+    outside = (
+        ("PostgreSQL (--pg-dsn)", settings.pg_dsn is not None and spec.needs_postgres),
+        ("Redis (--redis-url)", settings.redis_url is not None and spec.needs_redis),
+    )
+    plan = plan_cpus(settings.cpus, external_servers=[name for name, external in outside if external])
     infra = stack.enter_context(
         Infrastructure(
             pg_dsn=settings.pg_dsn,
             redis_url=settings.redis_url,
             need_postgres=spec.needs_postgres,
             need_redis=spec.needs_redis,
+            cpus=plan.node,
         )
     )
     run.manifest.infrastructure = infra.manifest()
@@ -66,10 +88,15 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
     target_env = _target_env(settings, infra)
     seed = _seed(settings, run, infra, target_env, progress)
     running = start_target(
-        spec, settings_env=target_env, log_dir=run.logs, workers=settings.workers, projectors=settings.projectors
+        spec,
+        settings_env=target_env,
+        log_dir=run.logs,
+        workers=settings.workers,
+        projectors=settings.projectors,
+        cpus=plan.node,
     )
     stack.callback(running.stop)
-    stage = Stage(running.base_url, run.keys, infra, running, _seed_record(seed) if seed else None)
+    stage = Stage(running.base_url, run.keys, infra, running, _seed_record(seed) if seed else None, plan=plan)
     stage.components = _components(infra, running)
     if infra.database_dsn is not None:
         runner = stack.enter_context(asyncio.Runner())
@@ -113,7 +140,7 @@ def _seed(
 
 def _prepare_external(settings: RunSettings, run: RunDirectory, progress: Progress) -> Stage:
     assert settings.host is not None
-    stage = Stage(settings.host, run.keys)
+    stage = Stage(settings.host, run.keys, plan=plan_cpus(settings.cpus, external_target=settings.host))
     if settings.keys_dir is not None:
         for name in (ACCOUNT_KEYS, CUSTOMER_KEYS, ORDER_KEYS):
             source = settings.keys_dir / name

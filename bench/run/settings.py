@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.infra.cpus import CpuRequest
 from bench.infra.urls import redact_url
 from bench.rundir.manifest import RecordedLoad, RecordedSettings
 from scenarios.keys import Skew
@@ -74,6 +75,9 @@ class RunSettings:
     redis_url: str | None = None
     keys_dir: Path | None = None  # key files of an earlier seed, instead of seeding
     check_invariants: bool = False  # after the load: is the target's data still right? (bench compare)
+    cpus: CpuRequest = field(
+        default_factory=CpuRequest
+    )  # the node's and the generator's CPUs (default: split the usable ones)
 
     @property
     def label(self) -> str:

@@ -6,6 +6,7 @@ whole run directory, checked by every reader (bench.rundir.read).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 import msgspec
@@ -155,6 +156,49 @@ class CalibrationPointRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=
     net_within_tolerance: bool
 
 
+class PlacementKind(StrEnum):
+    """Where the node's processes and the generator's ran; readers switch on it (`why_not` is for people)."""
+
+    ISOLATED = "isolated"  # node and generator pinned to CPUs of their own, every process found where it was meant
+    CO_LOCATED = "co_located"  # asked for (--co-located): nothing pinned, everything shares every CPU
+    ONE_CPU = "one_cpu"  # one usable CPU: nothing to split
+    NO_AFFINITY = "no_affinity"  # the system cannot pin processes (not Linux)
+    EXTERNAL_TARGET = "external_target"  # --host: the node is not this machine's to pin
+    EXTERNAL_SERVER = "external_server"  # --pg-dsn / --redis-url: that server runs unpinned, elsewhere
+    NOT_AS_ASKED = "not_as_asked"  # a process was read back on other CPUs than it was pinned to
+
+
+class ProcessPlacement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pid: int
+    name: str
+    cpus: list[int] | None  # read back from the process itself; None: it would not say (gone, not allowed)
+
+
+class ComponentPlacement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The CPUs one component (bench.rundir.columns.Component) was pinned to, and where its processes were found."""
+
+    component: str
+    asked: list[int] | None  # None: not pinned
+    processes: list[ProcessPlacement]
+    why_not: str | None = None  # why it was not pinned, or its processes not seen
+
+    @property
+    def as_asked(self) -> bool:
+        return self.asked is None or all(p.cpus == self.asked for p in self.processes if p.cpus is not None)
+
+
+class Placement(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The node (the system under test) and the load generator on this machine's CPUs."""
+
+    kind: PlacementKind
+    isolated: bool  # node and generator on CPUs of their own, as read back from every process
+    node_cpus: list[int] | None  # None: the node's processes were not pinned
+    generator_cpus: list[int] | None  # None: Locust was not pinned
+    usable_cpus: list[int] | None  # those this machine let the harness use (sched_getaffinity), None: unknown
+    why_not: str | None = None  # a sentence, when not isolated
+    components: list[ComponentPlacement] = msgspec.field(default_factory=list)
+
+
 class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     format: int = FORMAT
     status: Literal["running", "complete", "incomplete"] = "running"
@@ -181,3 +225,4 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     checks: CountCheck | None = None
     files: list[str] = msgspec.field(default_factory=list)
     calibration: list[CalibrationPointRecord] | None = None
+    placement: Placement | None = None  # absent in run directories written before the node was placed
