@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from bench.report.build import write_report
-from bench.report.document import MetricEntry, Summary
+from bench.report.document import MetricEntry, Summary, Verdict
 from bench.report.format import number
 from bench.report.metrics import DB_WRITES, LATENCY_MEAN, MEMORY_NODE, METRICS
 from bench.rundir import files
@@ -290,3 +290,21 @@ def test_a_damaged_file_is_refused_naming_the_file_and_the_field(runs: list[Path
     (damaged / files.STEADY).write_bytes(msgspec.json.encode(steady))
     with pytest.raises(RunDirectoryError, match=r"steady\.json: Expected `int`, got `str` - at `\$\.seconds_measured`"):
         write_report([damaged], tmp_path / "out")
+
+
+def test_the_claim_stands_beside_the_measurement_with_a_verdict_per_row(report: tuple[Path, Summary]) -> None:
+    out, summary = report
+    assert summary.claim is not None
+    latency, writes = summary.claim.rows
+    assert (latency.verdict, writes.verdict) == (Verdict.SUPPORTS, Verdict.CANNOT_TELL)
+    assert latency.measured_optimized is not None
+    assert latency.measured_baseline is not None
+    assert latency.measured_optimized > latency.measured_baseline
+    assert latency.claimed_change_percent == pytest.approx(200.0)
+    markdown = (out / "report.md").read_text()
+    claim_at, validity_at = markdown.index("## The claim beside the measurement"), markdown.index("## What was")
+    assert markdown.index("## Headline") < claim_at < validity_at  # shown with the headline, before the rest
+    assert "| Average response latency | 2 -> 6 ms |" in markdown
+    assert "| supports | claimed +200%, measured +" in markdown
+    assert "| cannot tell | claimed +611%; not measured in" in markdown
+    assert "Claimed by: the test's own claim." in markdown

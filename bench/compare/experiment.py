@@ -25,6 +25,14 @@
     target = "crud"             # or host = "http://..." with keys = "DIR" (an external service)
     workers = 1
 
+    [claim]                     # optional: published figures the report checks, row by row
+    source = "a vendor's table"
+    optimized = "cqrs"          # the arm the claim's "after" stands for (its "before": the first arm)
+    rows = [{ metric = "latency_all_mean_ms", baseline = 280, optimized = 34 }]
+
+    [quick]                     # optional: what --quick keeps
+    users = 10000               # default: at most 100
+
 Every key is checked: an unknown key or a bad value is an ExperimentError naming the key,
 the value and what was expected.
 """
@@ -38,6 +46,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
+
+from bench.compare.claim import Claim, ClaimRow
 from bench.compare.overrides import Override, OverrideError, apply_overrides
 from bench.durations import parse_seconds, parse_think_time
 from bench.infra.cpus import CPU_LIST_SYNTAX, CpuRequest, PlacementError, format_cpu_list, parse_cpu_list
@@ -117,6 +128,8 @@ class Experiment:
     source: str = "built-in"
     overrides: tuple[str, ...] = ()  # --set KEY=VALUE, as given, applied to the file at `source`
     cpus: CpuRequest = field(default_factory=CpuRequest)  # [node] cpus and [generator] cpus
+    claim: Claim | None = None  # [claim]: published figures the report checks against the measurement
+    quick_users: int | None = None  # [quick] users: the users of --quick (default: at most 100)
 
     @property
     def baseline(self) -> Arm:
@@ -128,7 +141,7 @@ class Experiment:
             self.load,
             warmup=min(self.load.warmup, 3.0),
             duration=min(self.load.duration, 10.0),
-            users=min(self.load.users, 100),
+            users=self.quick_users if self.quick_users is not None else min(self.load.users, 100),
             spawn_rate=max(self.load.spawn_rate, 50.0),
         )
         data = replace(
@@ -162,6 +175,8 @@ class Experiment:
             "overrides": list(self.overrides),
             "node": {"cpus": format_cpu_list(self.cpus.node) if self.cpus.node is not None else None},
             "generator": {"cpus": format_cpu_list(self.cpus.generator) if self.cpus.generator is not None else None},
+            "claim": msgspec.to_builtins(self.claim) if self.claim is not None else None,
+            "quick": {"users": self.quick_users},
         }
 
 
@@ -206,8 +221,16 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
     slos = tuple(_slo(text, i) for i, text in enumerate(top.get("slos", list, default=[])))
     description = top.get("description", str, default="")
     cpus = _placement(top)
+    claim = _claim(_Table(top.get("claim", dict), "claim"), arms) if "claim" in top.values else None
+    quick = _Table(top.get("quick", dict, default={}), "quick")
+    quick_users = quick.get("users", int, default=None)
+    if quick_users is not None:
+        _in_range(quick, "users", quick_users, 1, 100_000)
+    quick.no_other_keys()
     top.no_other_keys()
-    return Experiment(name, load, data, repeats, arms, slos, description, source, cpus=cpus)
+    return Experiment(
+        name, load, data, repeats, arms, slos, description, source, cpus=cpus, claim=claim, quick_users=quick_users
+    )
 
 
 class _Table:
@@ -375,6 +398,33 @@ def _placement(top: _Table) -> CpuRequest:
     except PlacementError as error:
         raise ExperimentError(str(error)) from None
     return request
+
+
+def _claim(table: _Table, arms: tuple[Arm, ...]) -> Claim:
+    """[claim]: source, baseline and optimized arm names, rows = [{metric, baseline, optimized}, ...]."""
+    from bench.report.metrics import BY_ID  # the report's metric ids; only files with a claim need them
+
+    source = table.get("source", str, required=True)
+    names = [arm.name for arm in arms]
+    baseline = table.get("baseline", str, default=names[0])
+    if baseline != names[0]:
+        raise ExperimentError(
+            f"claim.baseline = {baseline!r}: expected the experiment's baseline, its first arm ({names[0]!r}), "
+            "against which every delta is measured"
+        )
+    optimized = _choice(table, "optimized", names[1:], None)
+    rows = []
+    for index, raw in enumerate(table.get("rows", list, required=True)):
+        row = _Table(_mapping(raw, f"claim.rows[{index}]"), f"claim.rows[{index}]")
+        metric = _choice(row, "metric", sorted(BY_ID), None)
+        rows.append(
+            ClaimRow(metric, row.get("baseline", float, required=True), row.get("optimized", float, required=True))
+        )
+        row.no_other_keys()
+    if not rows:
+        raise ExperimentError("claim.rows = []: expected at least one {metric, baseline, optimized}")
+    table.no_other_keys()
+    return Claim(source=source, baseline=baseline, optimized=optimized, rows=rows)
 
 
 def _slo(text: object, index: int) -> Slo:

@@ -6,6 +6,7 @@ byte-identical summary.json files (keys sorted, as the first version wrote them)
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -105,6 +106,33 @@ class ExperimentEntry(msgspec.Struct, forbid_unknown_fields=True):
     overrides: list[str] = []  # `bench compare --set KEY=VALUE`, as given; the definition has their values
 
 
+class Verdict(StrEnum):
+    SUPPORTS = "supports"  # a significant change in the claimed direction
+    CONTRADICTS = "contradicts"  # a significant change the other way
+    CANNOT_TELL = "cannot tell"  # no significant change measured (the interval spans zero), or none measured
+
+
+class ClaimRowEntry(msgspec.Struct, forbid_unknown_fields=True):
+    metric: str
+    label: str
+    unit: str
+    claimed_baseline: float
+    claimed_optimized: float
+    claimed_change_percent: float | None
+    measured_baseline: float | None
+    measured_optimized: float | None
+    measured_change: DeltaEntry | None
+    verdict: Verdict
+    detail: str
+
+
+class ClaimEntry(msgspec.Struct, forbid_unknown_fields=True):
+    source: str
+    baseline: str
+    optimized: str
+    rows: list[ClaimRowEntry]
+
+
 class Machine(msgspec.Struct, forbid_unknown_fields=True):
     hostname: str
     system: str
@@ -145,6 +173,7 @@ class Summary(msgspec.Struct, forbid_unknown_fields=True):
     runs: list[RunEntry]
     validity: ValidityEntry
     environment: EnvironmentEntry
+    claim: ClaimEntry | None = None  # the experiment's [claim] beside the measurement
 
     def to_json(self) -> str:
         encoded = msgspec.json.encode(self, order="sorted")

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bench.report.plots import Plot
-from bench.report.tables import Table
+from bench.report.tables import Table, lead_and_details
 
 TEMPLATE = "report.html.j2"
 
@@ -26,11 +26,11 @@ def report_html(title: str, subtitle: str, tables: list[Table], statements: list
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    headline, *details = tables
+    lead, details = lead_and_details(tables)
     return environment.get_template(TEMPLATE).render(
         title=title,
         subtitle=subtitle,
-        headline=headline,
+        lead=lead,
         details=details,
         statements=statements,
         plots=[_plot_view(plot) for plot in plots],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.report.plots import Plot
-from bench.report.tables import Table
+from bench.report.tables import Table, lead_and_details
 
 
 def _cell(text: str) -> str:
@@ -22,8 +22,12 @@ def table_markdown(table: Table) -> str:
 
 
 def report_markdown(title: str, subtitle: str, tables: list[Table], statements: list[str], plots: list[Plot]) -> str:
-    headline, *details = tables
-    parts = [f"# {title}\n\n{subtitle}\n", table_markdown(headline), "## What was and was not valid\n"]
+    lead, details = lead_and_details(tables)
+    parts = [
+        f"# {title}\n\n{subtitle}\n",
+        *(table_markdown(table) for table in lead),
+        "## What was and was not valid\n",
+    ]
     parts.append("\n".join(f"- {statement}" for statement in statements) + "\n")
     parts.append("## Plots\n")
     for plot in plots:

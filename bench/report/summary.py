@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from bench.report.arms import Arm, group_arms, repetition_of
+from bench.report.claim import claim_entry, claim_of
 from bench.report.document import (
     FORMAT,
     ArmEntry,
+    ClaimEntry,
     DeltaEntry,
     EstimateEntry,
     ExperimentEntry,
@@ -119,17 +121,25 @@ def _experiment(runs: list[RunData], arms: list[Arm]) -> ExperimentEntry:
     )
 
 
+def _claim(experiment: ExperimentEntry, entries: list[MetricEntry]) -> ClaimEntry | None:
+    claim = claim_of(experiment.definition)
+    if claim is None or claim.optimized not in experiment.arms:
+        return None  # no claim, or its optimized arm is not among these runs (an A/A comparison, say)
+    return claim_entry(claim, {entry.id: entry for entry in entries})
+
+
 def build_summary(runs: list[RunData]) -> Summary:
     if not runs:
         raise ValueError("a summary needs at least one run directory")
     arms = group_arms(runs)
     metrics = {run.name: run_metrics(run) for run in runs}
     experiment = _experiment(runs, arms)
+    entries = [_metric_entry(metric, arms, metrics) for metric in METRICS]
     return Summary(
         format=FORMAT,
         experiment=experiment,
         arms=[ArmEntry(arm.name, [run.name for run in arm.runs], len(arm.included)) for arm in arms],
-        metrics=[_metric_entry(metric, arms, metrics) for metric in METRICS],
+        metrics=entries,
         slos=_slo_entries(experiment.slos, arms, metrics),
         runs=[_run_entry(run, arm, metrics[run.name]) for arm in arms for run in arm.runs],
         validity=ValidityEntry(
@@ -138,4 +148,5 @@ def build_summary(runs: list[RunData]) -> Summary:
             statements=statements(arms, metrics, experiment.aa),
         ),
         environment=environment(arms),
+        claim=_claim(experiment, entries),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from bench.report.document import MetricEntry, Summary
-from bench.report.format import delta_cell, estimate_cell
+from bench.report.format import delta_cell, estimate_cell, number
 from bench.report.metrics import SECTIONS
 from bench.rundir.manifest import RecordedSettings
 
@@ -54,6 +54,29 @@ def metric_table(summary: Summary, section: str) -> Table:
         rows=[_metric_row(metric, summary) for metric in shown],
         notes=notes,
     )
+
+
+def claim_table(summary: Summary) -> Table | None:
+    """The published figures beside the measured ones, with a verdict per row."""
+    claim = summary.claim
+    if claim is None:
+        return None
+    rows = []
+    for row in claim.rows:
+        claimed = f"{number(row.claimed_baseline)} -> {number(row.claimed_optimized)} {row.unit}"
+        measured = (
+            f"{number(row.measured_baseline)} -> {number(row.measured_optimized)} {row.unit}"
+            if row.measured_baseline is not None and row.measured_optimized is not None
+            else "not measured in both arms"
+        )
+        rows.append([row.label, claimed, measured, row.verdict.value, row.detail])
+    title = f"The claim beside the measurement ({claim.baseline} -> {claim.optimized})"
+    notes = [
+        f"Claimed by: {claim.source}. A row is supported when the measured change is significant and goes the "
+        "claimed way, contradicted when it is significant and goes the other way, and cannot be told otherwise."
+    ]
+    columns = ["Metric", "Claimed", "Measured (mean)", "Verdict", "Change, claimed and measured [95% CI]"]
+    return Table("claim", title, columns, rows, notes)
 
 
 def slo_table(summary: Summary) -> Table:
@@ -127,10 +150,22 @@ def environment_table(summary: Summary) -> Table:
 
 
 def all_tables(summary: Summary) -> list[Table]:
+    sections = [metric_table(summary, section) for section in SECTIONS]
+    claim = claim_table(summary)
     return [
-        *(metric_table(summary, section) for section in SECTIONS),
+        *sections[:1],  # the headline, then the claim it is checked against
+        *([claim] if claim is not None else []),
+        *sections[1:],
         slo_table(summary),
         invariants_table(summary),
         runs_table(summary),
         environment_table(summary),
     ]
+
+
+LEAD_TABLES = ("headline", "claim")  # shown first, before the validity statements and the plots
+
+
+def lead_and_details(tables: list[Table]) -> tuple[list[Table], list[Table]]:
+    lead = [table for table in tables if table.id in LEAD_TABLES]
+    return lead, [table for table in tables if table.id not in LEAD_TABLES]
