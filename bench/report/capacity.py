@@ -30,6 +30,10 @@ from bench.rundir.validity import EndKind
 
 CUT_SHORT = frozenset({EndKind.INTERRUPTED, EndKind.TERMINATED})  # not counted as a step by the search
 NO_TABLE = "not measured: the experiment has no [capacity] table (the search for each arm's highest write rate)"
+NO_STEPS = (
+    "not measured: no step run of the capacity search was given (the comparison stopped before it, or its "
+    "capacity/<arm>/runs/ were left out)"
+)
 NO_EXPERIMENT = "not measured: these runs are no `bench compare` experiment with a [capacity] table"
 
 
@@ -137,7 +141,7 @@ def _not_measured(why: str) -> CapacityArmEntry:
 
 def arm_capacity(runs: list[RunData]) -> CapacityArmEntry:
     if not runs:
-        return _not_measured("not measured: no step of this arm's capacity search was run (interrupted)")
+        return _not_measured("not measured: no step run of this arm's capacity search (the comparison stopped)")
     try:
         result, taken = replay(runs)
     except ValueError as error:
@@ -231,8 +235,10 @@ def _arm_steps(runs: list[RunData]) -> Iterator[tuple[str, RunData]]:
 def capacity_entry(steps: list[RunData], arm_names: list[str], definition: dict[str, object] | None) -> CapacityEntry:
     """The summary's capacity section: `definition` is the experiment as its runs recorded it (None: no experiment)."""
     settings = definition.get("capacity") if definition is not None else None
-    if not steps and not isinstance(settings, dict):
+    if not steps:
         why = NO_TABLE if definition is not None else NO_EXPERIMENT
+        if isinstance(settings, dict):
+            why = NO_STEPS
         unmeasured = CapacityDeltaEntry(None, None, None, False, "the write capacity was not measured")
         arms = {name: _not_measured(why) for name in arm_names}
         return CapacityEntry(False, why, None, [], arms, {name: unmeasured for name in arm_names[1:]})
@@ -240,12 +246,10 @@ def capacity_entry(steps: list[RunData], arm_names: list[str], definition: dict[
     for arm, run in _arm_steps(steps):
         by_arm.setdefault(arm, []).append(run)
     arms = {name: arm_capacity(by_arm[name]) for name in arm_names}
-    first = tag_of(steps[0]) if steps else None
-    mix = first.mix if first is not None else str(settings.get("mix")) if isinstance(settings, dict) else None
-    slos = list(first.slos) if first is not None else []
+    first = _tag(steps[0])
     baseline = arm_names[0]
     deltas = {name: capacity_delta(arms[baseline], arms[name]) for name in arm_names[1:]}
-    return CapacityEntry(True, None, mix, slos, arms, deltas)
+    return CapacityEntry(True, None, first.mix, list(first.slos), arms, deltas)
 
 
 def capacity_statements(capacity: CapacityEntry) -> list[str]:
