@@ -11,6 +11,7 @@ import pytest
 
 from bench.commands.compare import EXIT_SLO_FAILED
 from bench.report.document import read_summary
+from bench.report.format import number
 from bench.report.location import SUMMARY_JSON
 from bench.rundir.files import ALL
 from bench.rundir.read import read_data_checks, read_manifest, read_steady
@@ -18,7 +19,12 @@ from tests.cli_support import BenchCli
 
 pytestmark = pytest.mark.timeout(600)
 
-HEADLINE = ["Average response latency", "Memory footprint / node", "Database write throughput"]
+HEADLINE = [
+    "Average response latency",
+    "Memory footprint / node",
+    "Database write throughput",
+    "PostgreSQL rows written/s at that rate",
+]
 
 
 def bench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -170,3 +176,88 @@ def test_a_bad_name_or_override_exits_2_with_a_sentence(
     assert result.exit_code == 2, result.output
     assert expected in " ".join(result.stderr.split()), result.stderr  # click wraps long lines
     assert not (tmp_path / "reports").exists()  # refused before anything ran
+
+
+CAPACITY_EXPERIMENT = """
+name = "capacity"
+repeats = 1
+
+[load]
+scenario = "banking"
+users = 10
+think_time = "0.05s"
+spawn_rate = 10
+warmup = "1s"
+duration = "2s"
+
+[data]
+accounts = 100
+
+[capacity]
+slos = ["p99(writes) < 100ms"]
+mix = "write-heavy"
+start_rate = 50
+step_duration = "2s"
+warmup = "1s"
+max_steps = 3
+in_flight = 4
+
+[[arms]]
+name = "slow"
+target = "floor"
+floor_delay = "fixed:20ms"
+
+[[arms]]
+name = "fast"
+target = "floor"
+"""
+
+
+@pytest.mark.timeout(420)
+def test_the_headline_shows_each_arms_searched_write_capacity_and_bench_report_rebuilds_it(tmp_path: Path) -> None:
+    # 4 in-flight actions that each take at least 20 ms cannot exceed 200 actions/s: the slow floor passes 50
+    # and 100/s and cannot keep up with 200/s; the fast one passes all three rates its step budget allows.
+    experiment = tmp_path / "capacity.toml"
+    experiment.write_text(CAPACITY_EXPERIMENT)
+    result = bench_process("compare", str(experiment), "--out", str(tmp_path / "reports"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = Path(result.stdout.strip().splitlines()[-1])
+    summary = read_summary((report / SUMMARY_JSON).read_bytes())
+    slow, fast = summary.capacity.arms["slow"], summary.capacity.arms["fast"]
+    assert slow.limit is not None
+    assert slow.upper is not None
+    assert slow.writes_per_s is not None
+    assert slow.limit < 200 <= slow.upper, slow.explanation
+    assert [step.rate for step in slow.steps][:3] == [50, 100, 200]
+    assert slow.steps[2].verdict == "fail"
+    assert len(slow.steps[2].runs) == 2
+    assert (fast.limit, fast.upper, fast.bounded_by) == (200, None, "max_steps"), fast.explanation
+    # Acknowledged writes/s of the best step: a share of its actions (the mix is write-heavy).
+    assert fast.writes_per_s is not None
+    assert 0 < fast.writes_per_s <= 200 * 1.05
+    assert fast.rows_per_s is None
+    assert fast.rows_missing
+    delta = summary.capacity.deltas["fast"]
+    assert (delta.overlap, delta.significant) == (False, True), delta.note
+    # Every step run is kept under capacity/<arm>/runs/, tagged; the repetitions stay in runs/.
+    for name, arm in summary.capacity.arms.items():
+        for step in arm.steps:
+            for run in step.runs:
+                tag = read_manifest(report / "capacity" / name / "runs" / run).capacity
+                assert tag is not None
+                assert (tag.arm, tag.step) == (name, step.step)
+    assert len(list((report / "runs").iterdir())) == 2
+
+    lines = (report / "report.md").read_text().splitlines()
+    start = lines.index("| Metric | slow | fast | Delta |")
+    capacity_row = next(line for line in lines[start:] if line.startswith("| Database write throughput |"))
+    cells = [cell.strip() for cell in capacity_row.strip("|").split("|")]
+    assert cells[1].startswith(f"{number(slow.writes_per_s)} writes/s at 100 actions/s (limit in [100, 200) actions/s")
+    assert cells[2].startswith("at least "), cells[2]
+    assert "do not overlap: significant" in cells[3]
+    assert "Database write throughput" in result.stderr
+
+    rebuilt = bench_process("report", str(report), "--out", str(tmp_path / "rebuilt"), cwd=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    assert (tmp_path / "rebuilt" / SUMMARY_JSON).read_bytes() == (report / SUMMARY_JSON).read_bytes()
+    assert (tmp_path / "rebuilt" / "capacity" / "slow" / "runs").is_dir()

@@ -256,7 +256,7 @@ def test_a_bad_value_set_from_the_command_line_gets_the_message_of_the_file(
         ),
         (
             "loadz.users=5",
-            "the experiment has no key 'loadz'; expected one of: arms, data, description, generator, load",
+            "the experiment has no key 'loadz'; expected one of: arms, capacity, claim, data, description, generator",
         ),
         ("arms.b.projectorz=2", "[arms[1]] has no key 'projectorz'; expected one of: floor_delay, host, keys"),
         (
@@ -362,3 +362,66 @@ def test_bad_cpus_name_the_key_and_the_value(changes: dict[str, Any], expected: 
     with pytest.raises(ExperimentError) as raised:
         parse_experiment(minimal(**changes))
     assert expected in str(raised.value)
+
+
+CAPACITY = {"slos": ["p99(writes) < 100ms"]}
+
+
+def with_capacity(**changes: Any) -> dict[str, Any]:
+    document = minimal()
+    document["capacity"] = {**CAPACITY, **changes}
+    return document
+
+
+def test_a_capacity_table_sets_the_write_capacity_search() -> None:
+    experiment = parse_experiment(
+        with_capacity(mix="balanced", resolution="5%", step_duration="12s", warmup="1s", start_rate=50, in_flight=8)
+    )
+    capacity = experiment.capacity
+    assert capacity is not None
+    assert [slo.text for slo in capacity.slos] == ["p99(writes) < 100ms"]
+    assert (capacity.mix, capacity.resolution, capacity.step_duration, capacity.warmup) == ("balanced", 0.05, 12, 1)
+    assert (capacity.start_rate, capacity.in_flight) == (50, 8)
+    assert capacity.policy().relative_resolution == 0.05
+    defaults = parse_experiment(with_capacity()).capacity
+    assert defaults is not None
+    assert (defaults.mix, defaults.resolution, defaults.max_steps) == ("write-heavy", 0.10, 5)
+    assert parse_experiment(with_capacity(resolution=0.2)).capacity.resolution == 0.2  # type: ignore[union-attr]
+    assert parse_experiment(minimal()).capacity is None
+    quick = parse_experiment(with_capacity(max_steps=8, step_duration="20s")).quick().capacity
+    assert quick is not None
+    assert (quick.max_steps, quick.step_duration) == (3, 4)
+    assert parse_experiment(with_capacity()).as_dict()["capacity"]["slos"] == ["p99(writes) < 100ms"]
+    assert load_experiment(EXPERIMENT_DIR / "default.toml").capacity is not None
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"slos": []}, "capacity.slos = []: expected at least one SLO"),
+        ({"slos": ["p99 quick"]}, "capacity.slos[0] = 'p99 quick'"),
+        ({"slos": [5]}, "capacity.slos[0] = 5: expected a string"),
+        ({"mix": "writes"}, "capacity.mix = 'writes': expected one of read-heavy, balanced, write-heavy"),
+        ({"resolution": "0%"}, "capacity.resolution = '0%': expected a percentage above 0%"),
+        ({"resolution": "fine"}, "capacity.resolution = 'fine': expected a percentage"),
+        ({"resolution": 150}, "capacity.resolution = 150: expected a percentage"),
+        ({"step_duration": "0s"}, "capacity.step_duration = '0s': expected a duration above zero"),
+        ({"step_duration": "long"}, "capacity.step_duration = 'long': expected a duration"),
+        ({"warmup": 3}, "capacity.warmup = 3: expected a string"),
+        ({"start_rate": 0}, "capacity.start_rate = 0: expected a value from 0.001"),
+        ({"max_steps": 0}, "capacity.max_steps = 0: expected a value from 1 to 100"),
+        ({"in_flight": 0}, "capacity.in_flight = 0: expected a value from 1"),
+        ({"duration": "5s"}, "[capacity] has no key 'duration'; expected one of"),
+    ],
+)
+def test_a_bad_capacity_table_names_the_key(changes: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ExperimentError) as raised:
+        parse_experiment(with_capacity(**changes))
+    assert expected in str(raised.value)
+
+
+def test_a_capacity_table_needs_its_slos() -> None:
+    document = minimal()
+    document["capacity"] = {"mix": "write-heavy"}
+    with pytest.raises(ExperimentError, match=r"capacity\.slos is missing; expected a list"):
+        parse_experiment(document)

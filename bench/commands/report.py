@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from bench.report.location import RUNS, new_report_directory, point_latest
+from bench.report.location import CAPACITY, RUNS, capacity_runs, new_report_directory, point_latest
 from bench.report.rundata import is_run_directory
+from bench.rundir.read import read_manifest
 
 EXPECTED = (
     "a run directory (holding manifest.json), a report directory (holding runs/) or a directory of run directories"
@@ -33,14 +34,23 @@ def run_directories(paths: tuple[Path, ...]) -> list[Path]:
         if not children:
             raise click.UsageError(f"{path} holds no run directory; expected {EXPECTED}")
         found.update((child.resolve(), None) for child in children)
+        # A report of `bench compare`: its write-capacity search's steps, kept under capacity/<arm>/runs/.
+        steps = sorted(step for step in path.glob(f"{CAPACITY}/*/{RUNS}/*") if is_run_directory(step))
+        found.update((step.resolve(), None) for step in steps)
     return list(found)
+
+
+def _home(run: Path, out: Path) -> Path:
+    """Where a run belongs in a report directory: runs/, or capacity/<arm>/runs/ for a capacity step."""
+    tag = read_manifest(run).capacity
+    return capacity_runs(out, tag.arm) if tag is not None else out / RUNS
 
 
 def _copy_runs(runs: list[Path], out: Path) -> list[Path]:
     """Copy the runs into out/runs/ unless they are there already, so that the report can be rebuilt from it."""
-    target = out / RUNS
     copied = []
     for run in runs:
+        target = _home(run, out)
         destination = target / run.name
         if run.parent.resolve() != target.resolve():
             if destination.exists():

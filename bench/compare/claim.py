@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import msgspec
 
+# The claim row of the write capacity (the headline's "Database write throughput"): acknowledged writes/s
+# at the highest rate each arm sustains within the [capacity] SLOs, which is no metric of one run.
+WRITE_CAPACITY = "write_capacity_per_s"
+
 
 class ClaimRow(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    metric: str  # a metric id of the report (bench/report/metrics.py), e.g. latency_all_mean_ms
+    metric: str  # a metric id of the report (bench/report/metrics.py), e.g. latency_all_mean_ms, or WRITE_CAPACITY
     baseline: float  # the claimed figure of the baseline arm, in the metric's unit
     optimized: float  # and of the optimized arm
 

@@ -25,6 +25,12 @@
     target = "crud"             # or host = "http://..." with keys = "DIR" (an external service)
     workers = 1
 
+    [capacity]                  # optional: each arm's highest acknowledged write rate within these SLOs
+    slos = ["p99(writes) < 100ms", "errors < 0.1%"]
+    mix = "write-heavy"         # the search's mix; the scenario is [load]'s
+    resolution = "10%"
+    step_duration = "10s"
+
     [claim]                     # optional: published figures the report checks, row by row
     source = "a vendor's table"
     optimized = "cqrs"          # the arm the claim's "after" stands for (its "before": the first arm)
@@ -48,7 +54,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from bench.compare.claim import Claim, ClaimRow
+from bench.capacity.search import SearchPolicy
+from bench.compare.claim import WRITE_CAPACITY, Claim, ClaimRow
 from bench.compare.overrides import Override, OverrideError, apply_overrides
 from bench.durations import parse_seconds, parse_think_time
 from bench.infra.cpus import CPU_LIST_SYNTAX, CpuRequest, PlacementError, format_cpu_list, parse_cpu_list
@@ -64,6 +71,9 @@ from targets.registry import target_names
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios" / "experiments"
 DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
 MAX_REPEATS = 100
+MAX_CAPACITY_STEPS = 100
+# --quick: the capacity search's steps at most this long, and at most this many of them.
+QUICK_STEP_SECONDS, QUICK_WARMUP_SECONDS, QUICK_MAX_STEPS = 4.0, 2.0, 3
 
 T = TypeVar("T")
 
@@ -117,6 +127,38 @@ class Servers:
 
 
 @dataclass(frozen=True)
+class CapacitySettings:
+    """[capacity]: per arm, `bench sweep`'s open-model rate search, at the experiment's scenario in `mix`.
+
+    Its result is the highest rate of acknowledged writes an arm sustains within `slos` (the vendor
+    table's "database write throughput" is a capacity claim, not the rows written for a fixed load).
+    """
+
+    slos: tuple[Slo, ...]
+    mix: str = "write-heavy"
+    resolution: float = 0.10  # of the highest passing rate
+    step_duration: float = 10.0
+    warmup: float = 3.0
+    start_rate: float = 100.0  # actions/s
+    max_steps: int = 5
+    in_flight: int | None = None  # most actions in flight; None: one second of arrivals
+
+    def quick(self) -> CapacitySettings:
+        return replace(
+            self,
+            step_duration=min(self.step_duration, QUICK_STEP_SECONDS),
+            warmup=min(self.warmup, QUICK_WARMUP_SECONDS),
+            max_steps=min(self.max_steps, QUICK_MAX_STEPS),
+        )
+
+    def policy(self) -> SearchPolicy:
+        return SearchPolicy(start_rate=self.start_rate, relative_resolution=self.resolution, max_steps=self.max_steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**vars(self), "slos": [slo.text for slo in self.slos]}
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     load: LoadSettings
@@ -130,6 +172,7 @@ class Experiment:
     cpus: CpuRequest = field(default_factory=CpuRequest)  # [node] cpus and [generator] cpus
     claim: Claim | None = None  # [claim]: published figures the report checks against the measurement
     quick_users: int | None = None  # [quick] users: the users of --quick (default: at most 100)
+    capacity: CapacitySettings | None = None  # None: the write capacity is not measured
 
     @property
     def baseline(self) -> Arm:
@@ -151,7 +194,10 @@ class Experiment:
             customers=min(self.data.customers, 200),
             orders=min(self.data.orders, 2000),
         )
-        return replace(self, name=f"{self.name}-quick", load=load, data=data, repeats=min(self.repeats, 2))
+        capacity = self.capacity.quick() if self.capacity is not None else None
+        return replace(
+            self, name=f"{self.name}-quick", load=load, data=data, repeats=min(self.repeats, 2), capacity=capacity
+        )
 
     def noise_floor(self) -> Experiment:
         """A/A: the baseline arm against itself, to show what differences this machine makes up."""
@@ -177,6 +223,7 @@ class Experiment:
             "generator": {"cpus": format_cpu_list(self.cpus.generator) if self.cpus.generator is not None else None},
             "claim": msgspec.to_builtins(self.claim) if self.claim is not None else None,
             "quick": {"users": self.quick_users},
+            "capacity": self.capacity.as_dict() if self.capacity is not None else None,
         }
 
 
@@ -221,15 +268,29 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
     slos = tuple(_slo(text, i) for i, text in enumerate(top.get("slos", list, default=[])))
     description = top.get("description", str, default="")
     cpus = _placement(top)
-    claim = _claim(_Table(top.get("claim", dict), "claim"), arms) if "claim" in top.values else None
+    claim_table = top.get("claim", dict, default=None)
+    claim = _claim(_Table(claim_table, "claim"), arms) if claim_table is not None else None
     quick = _Table(top.get("quick", dict, default={}), "quick")
     quick_users = quick.get("users", int, default=None)
     if quick_users is not None:
         _in_range(quick, "users", quick_users, 1, 100_000)
     quick.no_other_keys()
+    capacity_table = top.get("capacity", dict, default=None)
+    capacity = _capacity(_Table(capacity_table, "capacity")) if capacity_table is not None else None
     top.no_other_keys()
     return Experiment(
-        name, load, data, repeats, arms, slos, description, source, cpus=cpus, claim=claim, quick_users=quick_users
+        name,
+        load,
+        data,
+        repeats,
+        arms,
+        slos,
+        description,
+        source,
+        cpus=cpus,
+        claim=claim,
+        quick_users=quick_users,
+        capacity=capacity,
     )
 
 
@@ -416,7 +477,7 @@ def _claim(table: _Table, arms: tuple[Arm, ...]) -> Claim:
     rows = []
     for index, raw in enumerate(table.get("rows", list, required=True)):
         row = _Table(_mapping(raw, f"claim.rows[{index}]"), f"claim.rows[{index}]")
-        metric = _choice(row, "metric", sorted(BY_ID), None)
+        metric = _choice(row, "metric", sorted([*BY_ID, WRITE_CAPACITY]), None)
         rows.append(
             ClaimRow(metric, row.get("baseline", float, required=True), row.get("optimized", float, required=True))
         )
@@ -427,10 +488,58 @@ def _claim(table: _Table, arms: tuple[Arm, ...]) -> Claim:
     return Claim(source=source, baseline=baseline, optimized=optimized, rows=rows)
 
 
-def _slo(text: object, index: int) -> Slo:
+def _slo(text: object, index: int, key: str = "slos") -> Slo:
     if not isinstance(text, str):
-        raise ExperimentError(f'slos[{index}] = {text!r}: expected a string like "p95(reads) < 50ms"')
+        raise ExperimentError(f'{key}[{index}] = {text!r}: expected a string like "p95(reads) < 50ms"')
     try:
         return parse_slo(text)
     except ValueError as error:
-        raise ExperimentError(f"slos[{index}] = {text!r}: {error}") from None
+        raise ExperimentError(f"{key}[{index}] = {text!r}: {error}") from None
+
+
+def _fraction(text: str) -> float:
+    """'10%' or '0.1': a fraction above 0 and below 1."""
+    stripped = text.strip()
+    found = float(stripped[:-1]) / 100.0 if stripped.endswith("%") else float(stripped)
+    if not 0 < found < 1:
+        raise ValueError(text)
+    return found
+
+
+def _capacity(table: _Table) -> CapacitySettings:
+    texts = table.get("slos", list, required=True)
+    if not texts:
+        raise ExperimentError("capacity.slos = []: expected at least one SLO that the search's steps must meet")
+    slos = tuple(_slo(text, i, "capacity.slos") for i, text in enumerate(texts))
+    defaults = CapacitySettings(slos)
+    mix = _choice(table, "mix", list(MIXES), defaults.mix)
+    expected_fraction = 'a percentage above 0% and below 100% like "10%"'
+    raw = table.values.get("resolution")
+    if isinstance(raw, int | float) and not isinstance(raw, bool):  # resolution = 0.1
+        raw = str(raw)
+    if raw is not None and not isinstance(raw, str):
+        raise ExperimentError(f"capacity.resolution = {raw!r}: expected {expected_fraction}")
+    table.used.add("resolution")
+    try:
+        resolution = _fraction(raw) if raw is not None else defaults.resolution
+    except ValueError:
+        raise ExperimentError(
+            f"capacity.resolution = {table.values['resolution']!r}: expected {expected_fraction}"
+        ) from None
+    step_duration = table.parsed(
+        "step_duration", parse_seconds, "a duration above zero like 10s", f"{defaults.step_duration:g}s"
+    )
+    if step_duration <= 0:
+        raise ExperimentError(
+            f"capacity.step_duration = {table.values['step_duration']!r}: expected a duration above zero"
+        )
+    warmup = table.parsed("warmup", parse_seconds, "a duration like 3s", f"{defaults.warmup:g}s")
+    start_rate = table.get("start_rate", float, default=defaults.start_rate)
+    _in_range(table, "start_rate", start_rate, 0.001, 1e7)
+    max_steps = table.get("max_steps", int, default=defaults.max_steps)
+    _in_range(table, "max_steps", max_steps, 1, MAX_CAPACITY_STEPS)
+    in_flight = table.get("in_flight", int, default=None)
+    if in_flight is not None:
+        _in_range(table, "in_flight", in_flight, 1, 100_000)
+    table.no_other_keys()
+    return CapacitySettings(slos, mix, resolution, step_duration, warmup, start_rate, max_steps, in_flight)

@@ -1,6 +1,9 @@
 """Running an experiment: every arm once per repetition, interleaved (A B A B ...), each run on
 fresh infrastructure with the same seeded data set, then the report from the run directories.
 
+With a [capacity] table, each arm's write-capacity search follows the repetitions (bench.compare.capacity);
+its step runs are kept under capacity/<arm>/runs/ and the report derives the capacity from them.
+
 A run that fails (a crashed target, a server that died) is kept, marked incomplete by `bench
 run`, and left out of the statistics by the report; the experiment goes on with the next run.
 Ctrl-C or SIGTERM ends it at once, after writing the report of the runs done so far.
@@ -14,9 +17,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench.compare.capacity import CapacityStopped, search_capacity
 from bench.compare.experiment import Arm, Experiment, Servers
 from bench.report.build import write_report
-from bench.report.location import new_report_directory, point_latest
+from bench.report.location import CAPACITY, RUNS, new_report_directory, point_latest
+from bench.report.rundata import is_run_directory
 from bench.report.summary import Summary
 from bench.run.orchestrate import RunOutcome, execute_run
 from bench.rundir.manifest import ExperimentTag
@@ -81,10 +86,23 @@ def run_experiment(
         if run.interrupted or run.exit_code is not None:
             outcome.interrupted, outcome.exit_code = run.interrupted, run.exit_code
             break
-    run_dirs = [run.run.path for run in outcome.runs]
+    if experiment.capacity is not None and not (outcome.interrupted or outcome.exit_code is not None):
+        _search_capacities(experiment, outcome, servers, console)
+    step_runs = sorted(path for path in outcome.report.glob(f"{CAPACITY}/*/{RUNS}/*") if is_run_directory(path))
+    run_dirs = [run.run.path for run in outcome.runs] + step_runs
     outcome.summary = write_report(run_dirs, outcome.report)
     point_latest(outcome.report, reports)
     return outcome
+
+
+def _search_capacities(experiment: Experiment, outcome: ExperimentOutcome, servers: Servers, console: Console) -> None:
+    console.print(f"[bold]{experiment.name}[/]: the write-capacity search of each arm")
+    for arm_index in range(len(experiment.arms)):
+        try:
+            search_capacity(experiment, arm_index, report=outcome.report, servers=servers, console=console)
+        except CapacityStopped as stopped:
+            outcome.interrupted, outcome.exit_code = stopped.run.interrupted, stopped.run.exit_code
+            return
 
 
 def _say(console: Console, title: str, run: RunOutcome) -> None:

@@ -12,7 +12,7 @@ from bench.report.location import PLOTS, REPORT_HTML, REPORT_MD, SUMMARY_CSV, SU
 from bench.report.markdown import report_markdown
 from bench.report.plots import Plot, all_plots
 from bench.report.rundata import RunData
-from bench.report.summary import Summary, build_summary
+from bench.report.summary import Summary, build_summary, split_steps
 from bench.report.tables import Table, all_tables
 
 __all__ = ["PLOTS", "REPORT_HTML", "REPORT_MD", "SUMMARY_CSV", "SUMMARY_JSON", "load_runs", "write_report"]
@@ -57,7 +57,7 @@ def write_report(run_dirs: list[Path], out: Path) -> Summary:
     """Write every report file into `out` (created if needed) and return the Summary they show."""
     runs = load_runs(run_dirs)
     summary = build_summary(runs)
-    plots = all_plots(group_arms(runs))
+    plots = all_plots(group_arms(split_steps(runs)[0]))
     tables = all_tables(summary)
     title, subtitle = _titles(summary)
     statements = list(summary.validity.statements)

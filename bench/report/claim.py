@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from bench.compare.claim import Claim, ClaimRow
-from bench.report.document import ClaimEntry, ClaimRowEntry, DeltaEntry, MetricEntry, Verdict
+from bench.compare.claim import WRITE_CAPACITY, Claim, ClaimRow
+from bench.report.document import CapacityEntry, ClaimEntry, ClaimRowEntry, DeltaEntry, MetricEntry, Verdict
 from bench.report.format import interval, number
 
 
@@ -43,25 +43,61 @@ def verdict(row: ClaimRow, change: DeltaEntry | None) -> tuple[Verdict, str]:
     return Verdict.SUPPORTS, f"{claimed}, {measured}: significant, the same way"
 
 
-def claim_entry(claim: Claim, metrics: Mapping[str, MetricEntry]) -> ClaimEntry:
+class _Measured(msgspec.Struct, frozen=True):
+    label: str
+    unit: str
+    baseline: float | None
+    optimized: float | None
+    change: DeltaEntry | None
+
+
+def _of_metric(metric: MetricEntry, claim: Claim) -> _Measured:
+    baseline, optimized = metric.arms.get(claim.baseline), metric.arms.get(claim.optimized)
+    return _Measured(
+        metric.label,
+        metric.unit,
+        baseline.mean if baseline is not None else None,
+        optimized.mean if optimized is not None else None,
+        metric.deltas.get(claim.optimized),
+    )
+
+
+def _of_capacity(capacity: CapacityEntry, claim: Claim) -> _Measured:
+    """The write capacity's delta has no interval: significant only when the arms' limit brackets do not overlap."""
+    baseline, optimized = capacity.arms.get(claim.baseline), capacity.arms.get(claim.optimized)
+    found = capacity.deltas.get(claim.optimized)
+    change = (
+        None
+        if found is None
+        else DeltaEntry(found.absolute, found.relative_percent, None, found.significant, found.note)
+    )
+    return _Measured(
+        "Database write throughput (write capacity)",
+        "writes/s",
+        baseline.writes_per_s if baseline is not None else None,
+        optimized.writes_per_s if optimized is not None else None,
+        change,
+    )
+
+
+def claim_entry(claim: Claim, metrics: Mapping[str, MetricEntry], capacity: CapacityEntry) -> ClaimEntry:
     rows = []
     for row in claim.rows:
-        metric = metrics[row.metric]
-        baseline = metric.arms.get(claim.baseline)
-        optimized = metric.arms.get(claim.optimized)
-        change = metric.deltas.get(claim.optimized)
-        found, detail = verdict(row, change)
+        measured = (
+            _of_capacity(capacity, claim) if row.metric == WRITE_CAPACITY else _of_metric(metrics[row.metric], claim)
+        )
+        found, detail = verdict(row, measured.change)
         rows.append(
             ClaimRowEntry(
                 metric=row.metric,
-                label=metric.label,
-                unit=metric.unit,
+                label=measured.label,
+                unit=measured.unit,
                 claimed_baseline=row.baseline,
                 claimed_optimized=row.optimized,
                 claimed_change_percent=row.change_percent,
-                measured_baseline=baseline.mean if baseline is not None else None,
-                measured_optimized=optimized.mean if optimized is not None else None,
-                measured_change=change,
+                measured_baseline=measured.baseline,
+                measured_optimized=measured.optimized,
+                measured_change=measured.change,
                 verdict=found,
                 detail=detail,
             )

@@ -15,7 +15,8 @@ from bench.infra.info import ServerInfo
 from bench.rundir.checks import DataChecks
 from bench.rundir.manifest import GitRevision, PlacementKind, RecordedSettings, Software
 
-FORMAT = 2
+# 3: the write capacity (capacity), the fixed-load rows/s in the database section.
+FORMAT = 3
 
 
 class EstimateEntry(msgspec.Struct, forbid_unknown_fields=True):
@@ -164,6 +165,55 @@ class EnvironmentEntry(msgspec.Struct, forbid_unknown_fields=True):
     nodes: dict[str, NodeEntry] = msgspec.field(default_factory=dict)  # per arm
 
 
+class CapacityStepEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """One step of an arm's write-capacity search, as the search counted it."""
+
+    step: int
+    phase: str  # start, up, down, bisect
+    rate: float  # asked, actions/s
+    verdict: str  # pass, fail, void
+    reason: str
+    achieved_rate: float | None
+    writes_per_s: float | None  # acknowledged writes/s in its steady state (of the deciding run)
+    runs: list[str]  # its attempts' run directories, the deciding one last
+
+
+class CapacityArmEntry(msgspec.Struct, forbid_unknown_fields=True):
+    measured: bool
+    missing: str | None  # why there is no capacity figure
+    writes_per_s: float | None  # acknowledged writes/s in the steady state of the highest passing step
+    rows_per_s: float | None  # PostgreSQL rows written/s in that step, from its own counters
+    rows_missing: str | None
+    limit: float | None  # the highest asked rate that passed, actions/s
+    bracket: tuple[float, float] | None  # (highest pass, lowest fail), actions/s
+    upper: float | None  # the lowest failing rate: the limit is below it; None: no bound above was measured
+    bounded_by: str | None  # bench.capacity.search.BoundedBy: slo, generator, ceiling, floor, max_steps
+    generator_limit: float | None  # the lowest rate whose step was void
+    explanation: str
+    best_run: str | None  # the run the figures come from
+    steps: list[CapacityStepEntry]
+
+
+class CapacityDeltaEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """Arm against baseline. One search per arm gives no bootstrap interval: significant only when the
+    ranges where the two limits lie ([highest pass, lowest fail) in actions/s) do not overlap."""
+
+    absolute: float | None  # writes/s, arm minus baseline
+    relative_percent: float | None
+    overlap: bool | None  # None: an arm has no capacity figure
+    significant: bool
+    note: str
+
+
+class CapacityEntry(msgspec.Struct, forbid_unknown_fields=True):
+    measured: bool
+    missing: str | None  # why the write capacity was not measured at all
+    mix: str | None
+    slos: list[str]
+    arms: dict[str, CapacityArmEntry]
+    deltas: dict[str, CapacityDeltaEntry]  # every arm but the baseline, against it
+
+
 class Summary(msgspec.Struct, forbid_unknown_fields=True):
     format: int
     experiment: ExperimentEntry
@@ -173,6 +223,7 @@ class Summary(msgspec.Struct, forbid_unknown_fields=True):
     runs: list[RunEntry]
     validity: ValidityEntry
     environment: EnvironmentEntry
+    capacity: CapacityEntry
     claim: ClaimEntry | None = None  # the experiment's [claim] beside the measurement
 
     def to_json(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from bench.run.rundir import create_stamped_directory
@@ -16,6 +17,12 @@ SUMMARY_CSV = "summary.csv"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 PLOTS = "plots"
+CAPACITY = "capacity"  # capacity/<arm>/runs/: the step runs of `bench compare`'s write-capacity search
+
+
+def capacity_runs(report: Path, arm: str) -> Path:
+    """Where the capacity search of `arm` keeps its step runs (the arm's name made safe for a directory)."""
+    return report / CAPACITY / (re.sub(r"[^A-Za-z0-9._-]", "_", arm).lstrip(".") or "arm") / RUNS
 
 
 def new_report_directory(name: str, root: Path = REPORTS) -> Path:

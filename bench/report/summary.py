@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bench.report.arms import Arm, group_arms, repetition_of
+from bench.report.capacity import capacity_entry, capacity_statements, tag_of
 from bench.report.claim import claim_entry, claim_of
 from bench.report.document import (
     FORMAT,
     ArmEntry,
+    CapacityEntry,
     ClaimEntry,
     DeltaEntry,
     EstimateEntry,
@@ -121,20 +123,27 @@ def _experiment(runs: list[RunData], arms: list[Arm]) -> ExperimentEntry:
     )
 
 
-def _claim(experiment: ExperimentEntry, entries: list[MetricEntry]) -> ClaimEntry | None:
+def _claim(experiment: ExperimentEntry, entries: list[MetricEntry], capacity: CapacityEntry) -> ClaimEntry | None:
     claim = claim_of(experiment.definition)
     if claim is None or claim.optimized not in experiment.arms:
         return None  # no claim, or its optimized arm is not among these runs (an A/A comparison, say)
-    return claim_entry(claim, {entry.id: entry for entry in entries})
+    return claim_entry(claim, {entry.id: entry for entry in entries}, capacity)
+
+
+def split_steps(runs: list[RunData]) -> tuple[list[RunData], list[RunData]]:
+    """(the repetitions, the write-capacity search's step runs)."""
+    return [run for run in runs if tag_of(run) is None], [run for run in runs if tag_of(run) is not None]
 
 
 def build_summary(runs: list[RunData]) -> Summary:
+    runs, steps = split_steps(runs)
     if not runs:
-        raise ValueError("a summary needs at least one run directory")
+        raise ValueError("a summary needs at least one run directory that is no capacity step")
     arms = group_arms(runs)
     metrics = {run.name: run_metrics(run) for run in runs}
     experiment = _experiment(runs, arms)
     entries = [_metric_entry(metric, arms, metrics) for metric in METRICS]
+    capacity = capacity_entry(steps, [arm.name for arm in arms], experiment.definition)
     return Summary(
         format=FORMAT,
         experiment=experiment,
@@ -145,8 +154,9 @@ def build_summary(runs: list[RunData]) -> Summary:
         validity=ValidityEntry(
             included=sum(len(arm.included) for arm in arms),
             excluded=excluded_runs(arms),
-            statements=statements(arms, metrics, experiment.aa),
+            statements=statements(arms, metrics, experiment.aa) + capacity_statements(capacity),
         ),
         environment=environment(arms),
-        claim=_claim(experiment, entries),
+        claim=_claim(experiment, entries, capacity),
+        capacity=capacity,
     )

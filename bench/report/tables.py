@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from bench.report.document import MetricEntry, Summary
+from bench.report.document import CapacityArmEntry, CapacityDeltaEntry, MetricEntry, Summary
 from bench.report.format import delta_cell, estimate_cell, number
 from bench.report.metrics import SECTIONS
 from bench.rundir.manifest import RecordedSettings
@@ -32,8 +32,96 @@ def _metric_row(metric: MetricEntry, summary: Summary) -> list[str]:
     return [metric.label, *cells, *deltas]
 
 
+CAPACITY_LABEL = "Database write throughput"
+CAPACITY_ROWS_LABEL = "PostgreSQL rows written/s at that rate"
+BOUNDED = {
+    "slo": "bounded by the SLOs",
+    "max_steps": "the search's step budget ran out",
+    "ceiling": "the search's ceiling",
+    "floor": "even the lowest rate failed",
+}
+
+
+def _rate(value: float) -> str:
+    return f"{number(value)} actions/s"
+
+
+def capacity_cell(entry: CapacityArmEntry) -> str:
+    """'212 writes/s at 400 actions/s (limit in [400, 480) actions/s, bounded by the SLOs)', or why there is none."""
+    if entry.writes_per_s is None or entry.limit is None:
+        return f"n/a: {entry.missing}"
+    at_least = "at least " if entry.upper is None else ""
+    shown = f"{at_least}{number(entry.writes_per_s)} writes/s at {_rate(entry.limit)}"
+    if entry.bounded_by == "generator" or (entry.upper is None and entry.generator_limit is not None):
+        return f"{shown} (the load generator gave out at {_rate(entry.generator_limit or 0.0)})"
+    where = f"limit in [{number(entry.limit)}, {number(entry.upper)}) actions/s" if entry.upper is not None else ""
+    bound = BOUNDED.get(entry.bounded_by or "", entry.bounded_by or "")
+    return f"{shown} ({', '.join(part for part in (where, bound) if part)})"
+
+
+def capacity_delta_cell(entry: CapacityDeltaEntry) -> str:
+    if entry.absolute is None:
+        return f"n/a: {entry.note}"
+    relative = (
+        f" ({'+' if entry.relative_percent > 0 else ''}{number(entry.relative_percent)}%)"
+        if entry.relative_percent is not None
+        else ""
+    )
+    return f"{'+' if entry.absolute > 0 else ''}{number(entry.absolute)} writes/s{relative}; {entry.note}"
+
+
+def _rows_cell(entry: CapacityArmEntry) -> str:
+    if entry.rows_per_s is None:
+        return f"n/a: {entry.rows_missing or entry.missing}"
+    return f"{number(entry.rows_per_s)} rows/s"
+
+
+def _rows_delta(baseline: CapacityArmEntry, arm: CapacityArmEntry) -> str:
+    if baseline.rows_per_s is None or arm.rows_per_s is None:
+        return "n/a: not measured in both arms"
+    difference = arm.rows_per_s - baseline.rows_per_s
+    return f"{'+' if difference > 0 else ''}{number(difference)} rows/s, each at its own capacity rate"
+
+
+def capacity_rows(summary: Summary) -> list[list[str]]:
+    """The headline's write capacity and, beside it, PostgreSQL's rows written per second at that rate."""
+    capacity, names = summary.capacity, summary.arm_names
+    baseline = capacity.arms[summary.baseline]
+    first = [CAPACITY_LABEL, *(capacity_cell(capacity.arms[name]) for name in names)]
+    first += [capacity_delta_cell(capacity.deltas[name]) for name in names[1:]]
+    if not capacity.measured:
+        return [first]
+    second = [CAPACITY_ROWS_LABEL, *(_rows_cell(capacity.arms[name]) for name in names)]
+    second += [_rows_delta(baseline, capacity.arms[name]) for name in names[1:]]
+    return [first, second]
+
+
+def capacity_table(summary: Summary) -> Table:
+    """Every step of every arm's write-capacity search."""
+    rows = [
+        [
+            name,
+            str(step.step),
+            step.phase,
+            _rate(step.rate),
+            step.verdict,
+            number(step.achieved_rate) if step.achieved_rate is not None else "n/a",
+            number(step.writes_per_s) if step.writes_per_s is not None else "n/a",
+            step.reason,
+            ", ".join(step.runs),
+        ]
+        for name, arm in summary.capacity.arms.items()
+        for step in arm.steps
+    ]
+    capacity = summary.capacity
+    notes = [f"Write capacity {capacity.missing}."] if capacity.missing else []
+    columns = ["Arm", "Step", "Phase", "Asked", "Verdict", "Achieved actions/s", "Writes/s", "Reason", "Runs"]
+    title = f"Write-capacity search ({capacity.mix or 'no'} mix; SLOs: {'; '.join(capacity.slos) or 'none'})"
+    return Table("capacity", title, columns, rows, notes)
+
+
 def metric_table(summary: Summary, section: str) -> Table:
-    """The headline keeps its three rows whatever they hold; other sections drop the rows no arm measured."""
+    """The headline keeps its rows whatever they hold; other sections drop the rows no arm measured."""
     metrics = [metric for metric in summary.metrics if metric.section == section]
     shown: list[MetricEntry] = []
     unmeasured: list[MetricEntry] = []
@@ -47,11 +135,21 @@ def metric_table(summary: Summary, section: str) -> Table:
         reasons.setdefault(why, []).append(metric.label)
     for why, labels in reasons.items():
         notes.append(f"Not measured in any arm: {', '.join(labels)} ({why}).")
+    rows = [_metric_row(metric, summary) for metric in shown]
+    if section == "headline":
+        rows += capacity_rows(summary)
+        notes.append(
+            f"{CAPACITY_LABEL}: acknowledged writes/s (successful POSTs) in the steady state of the highest "
+            "arrival rate that met every capacity SLO, one open-model search per arm; the limit lies in "
+            "[highest pass, lowest fail) actions/s. One search gives no bootstrap interval: a delta is "
+            "significant only when those ranges do not overlap. The rows written for the fixed load are in "
+            "the database table."
+        )
     return Table(
         id=section,
         title=SECTIONS[section],
         columns=["Metric", *summary.arm_names, *(_delta_columns(summary) if len(summary.arm_names) > 1 else [])],
-        rows=[_metric_row(metric, summary) for metric in shown],
+        rows=rows,
         notes=notes,
     )
 
@@ -156,6 +254,7 @@ def all_tables(summary: Summary) -> list[Table]:
         *sections[:1],  # the headline, then the claim it is checked against
         *([claim] if claim is not None else []),
         *sections[1:],
+        capacity_table(summary),
         slo_table(summary),
         invariants_table(summary),
         runs_table(summary),

@@ -46,7 +46,15 @@ from bench.run.validity import judge
 from bench.rundir import columns, files
 from bench.rundir.checks import DataChecks, not_checked
 from bench.rundir.columns import Component as ComponentName
-from bench.rundir.manifest import ChecksVerdict, ComponentPlacement, CountCheck, ExperimentTag, Manifest, SweepTag
+from bench.rundir.manifest import (
+    CapacityTag,
+    ChecksVerdict,
+    ComponentPlacement,
+    CountCheck,
+    ExperimentTag,
+    Manifest,
+    SweepTag,
+)
 from bench.rundir.phases import Phase, Phases, SecondPhase
 from bench.rundir.read import RunDirectoryError, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
@@ -90,8 +98,10 @@ def execute_run(
     remaining_after: float | None = None,
     experiment: ExperimentTag | None = None,
     sweep: SweepTag | None = None,
+    capacity: CapacityTag | None = None,
 ) -> RunOutcome:
-    """Run once; `experiment` or `sweep` (which arm, repetition or step this is) is in the manifest from the start."""
+    """Run once; `experiment`, `sweep` or `capacity` (which arm, repetition or step this is) is in the manifest
+    from the start."""
     started = dt.datetime.now(dt.UTC)
     manifest = Manifest(
         started_at=started.isoformat(),
@@ -103,6 +113,7 @@ def execute_run(
         git=git_revision(),
         experiment=experiment,
         sweep=sweep,
+        capacity=capacity,
     )
     run = RunDirectory.create(settings.out, settings.label, manifest)
     ended, interrupted, exit_code = FINISHED, False, None

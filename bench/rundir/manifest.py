@@ -104,6 +104,28 @@ class SweepTag(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     users: int | None = None
 
 
+class CapacityTag(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which attempt of which step of the write-capacity search of a `bench compare` arm the run was.
+
+    It carries the search's policy and SLOs, so that the search's result can be derived again from the
+    step runs alone (bench.report.capacity replays the search on their verdicts).
+    """
+
+    experiment: str
+    arm: str
+    arm_index: int
+    step: int  # 1, 2, ... in the order the search asked for them
+    attempt: int  # 2: the repeat of a failing step (confirm_failures)
+    rate: float  # the asked arrival rate, actions/s
+    mix: str
+    slos: list[str]
+    start_rate: float
+    growth: float
+    resolution: float
+    max_steps: int
+    confirm_failures: bool
+
+
 class SeedRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     spec: dict[str, int] | None = None
     rows: dict[str, int] | None = None
@@ -212,6 +234,7 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     git: GitRevision
     experiment: ExperimentTag | None = None
     sweep: SweepTag | None = None
+    capacity: CapacityTag | None = None
     infrastructure: dict[str, ServerInfo] | None = None
     seed_data: SeedRecord | None = None
     base_url: str | None = None
