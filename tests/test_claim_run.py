@@ -1,0 +1,59 @@
+"""The claim experiment as a user runs it: `bench compare claim --quick` spawns the 10,000 users on an
+isolated node, every run is valid, and the headline's write throughput comes from the capacity search."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report.document import Verdict, read_summary
+from bench.report.location import SUMMARY_JSON
+from bench.rundir.read import read_manifest
+
+TWO_CPUS = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
+CLAIM_ROWS = ["latency_all_mean_ms", "memory_node_pss_mib", "write_capacity_per_s"]
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(not TWO_CPUS, reason="the node is isolated only where two CPUs can be given out")
+def test_the_quick_claim_comparison_is_isolated_valid_and_measures_write_capacity(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "compare", "claim", "--quick", "--out", str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=880,
+    )
+    assert result.returncode in (0, 3), result.stderr[-3000:]  # 3: an SLO failed, which is a finding
+    report = Path(result.stdout.strip().splitlines()[-1])
+    summary = read_summary((report / SUMMARY_JSON).read_bytes())
+
+    assert [(arm.name, arm.valid_runs, len(arm.runs)) for arm in summary.arms] == [("crud", 2, 2), ("cqrs", 2, 2)]
+    assert all(node.isolated for node in summary.environment.nodes.values()), summary.environment.nodes
+    for run in sorted((report / "runs").iterdir()):
+        manifest = read_manifest(run)
+        assert manifest.settings.load.users == 10_000
+        assert manifest.phases is not None
+        assert manifest.phases.users == 10_000, "every one of the 10,000 users was spawned"
+
+    capacity = summary.capacity
+    assert capacity.measured
+    for name in ("crud", "cqrs"):
+        arm = capacity.arms[name]
+        assert arm.measured, arm.missing
+        assert arm.writes_per_s is not None
+        assert arm.writes_per_s > 0
+        assert arm.steps, "the search measured steps"
+    headline = (report / "report.md").read_text().split("## Headline", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in headline.splitlines() if line.startswith("| Database write throughput |"))
+    assert "writes/s at" in row, row  # the searched capacity, not the rows written for a fixed load
+
+    assert summary.claim is not None
+    assert [found.metric for found in summary.claim.rows] == CLAIM_ROWS
+    assert all(found.verdict in set(Verdict) for found in summary.claim.rows)
+    assert "## The claim beside the measurement" in (report / "report.md").read_text()
