@@ -35,7 +35,11 @@ def _experiment(given: str | None, overrides: tuple[Override, ...], quick: bool,
 @click.command()
 @experiment_argument
 @set_option
-@click.option("--quick", is_flag=True, help="Two short repetitions on a small data set (about 2 minutes).")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Two short repetitions on a small data set, and a short capacity search (about 2.5 minutes).",
+)
 @click.option(
     "--aa", is_flag=True, help="A/A: run the baseline arm against itself, to see the noise floor of this machine."
 )
