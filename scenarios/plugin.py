@@ -12,6 +12,7 @@ in whole wall-clock seconds, the same clock `bench run` samples its collectors o
 from __future__ import annotations
 
 import gc
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from locust.env import Environment
 from locust.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
 
 from bench.rundir import columns, files
-from bench.rundir.messages import REPORT_MESSAGE, SCHEDULE_MESSAGE, Schedule, WorkerReport
+from bench.rundir.messages import REPORT_MESSAGE, SCHEDULE_MESSAGE, MessageError, Schedule, WorkerReport
 from bench.rundir.phases import Phase, Phases
 from bench.rundir.steady import Window
 from scenarios.aggregation import IntervalMerger
@@ -176,15 +177,30 @@ def _start_schedule(runner: Runner, rate: float) -> float:
 
 
 def _on_schedule(environment: Environment, msg: Any, **kwargs: Any) -> None:
-    schedule = Schedule.from_message(msg.data)
+    try:
+        schedule = Schedule.from_message(msg.data)
+    except MessageError as error:
+        _refuse(environment, error)
+        return
     STATE.schedule.start(t0=schedule.t0, rate=schedule.rate, index=schedule.index, count=schedule.count)
 
 
 def _on_report(environment: Environment, msg: Any, **kwargs: Any) -> None:
     if STATE.merger is not None:
-        report = WorkerReport.from_message(msg.data)
+        try:
+            report = WorkerReport.from_message(msg.data)
+        except MessageError as error:
+            _refuse(environment, error)
+            return
         with STATE.merging:  # merging yields between endpoints: one report at a time
             STATE.merger.add_report(report, now=time.time())
+
+
+def _refuse(environment: Environment, error: MessageError) -> None:
+    """A message this version cannot read ends the test, saying why, rather than merging what it guessed."""
+    logging.getLogger("bench").error("stopping: %s", error)
+    if environment.runner is not None:
+        environment.runner.quit()
 
 
 def _yield() -> None:

@@ -11,11 +11,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from bench.rundir.files import ALL
-from bench.rundir.messages import WorkerReport
+from bench.rundir.messages import MESSAGE_FORMAT, MessageError, WorkerReport
 from bench.rundir.read import read_steady
 from bench.rundir.steady import Window
 from scenarios.aggregation import IntervalMerger
@@ -124,10 +123,21 @@ def test_a_worker_report_crosses_the_wire_and_back_unchanged() -> None:
     assert WorkerReport.from_message(sent.to_message(encoded=False)) is sent  # within one process: as it is
 
 
+def test_a_report_from_another_version_is_refused_saying_so() -> None:
+    through, seconds = IntervalRecorder(open_model=False, clock=lambda: 5.5).drain(everything=True)
+    wire = WorkerReport(worker=0, through=through, cpu=None, seconds=seconds).to_message(encoded=True)
+    assert wire["format"] == MESSAGE_FORMAT
+    with pytest.raises(MessageError, match=r"format 0 came from another version of cqrs-bench; this one reads format"):
+        WorkerReport.from_message({**wire, "format": 0})
+    with pytest.raises(MessageError, match=r"format None came from another version"):
+        WorkerReport.from_message({key: value for key, value in wire.items() if key != "format"})
+
+
 def test_a_malformed_worker_report_is_refused_naming_the_field() -> None:
-    with pytest.raises(msgspec.ValidationError, match=r"\$\.seconds\[0\]\.actions"):
+    with pytest.raises(MessageError, match=r"\$\.seconds\[0\]\.actions"):
         WorkerReport.from_message(
             {
+                "format": MESSAGE_FORMAT,
                 "worker": 0,
                 "through": 1,
                 "cpu": None,

@@ -15,6 +15,12 @@ from hdrh.histogram import HdrHistogram
 
 REPORT_MESSAGE = "bench_report"
 SCHEDULE_MESSAGE = "bench_schedule"
+MESSAGE_FORMAT = 1  # of the messages on the wire; a worker and a master of different versions refuse each other
+FORMAT_KEY = "format"
+
+
+class MessageError(ValueError):
+    """A message this version cannot read: another version of cqrs-bench sent it, or it is damaged."""
 
 
 def _encode_hook(value: Any) -> Any:
@@ -32,14 +38,29 @@ def _decode_hook(kind: type, value: Any) -> Any:
 
 class _Message(msgspec.Struct, forbid_unknown_fields=True):
     def to_message(self, *, encoded: bool) -> Any:
-        """Plain data for the wire (`encoded`), else the struct itself; Locust types neither."""
-        return msgspec.to_builtins(self, enc_hook=_encode_hook) if encoded else self
+        """Plain data with the message format for the wire (`encoded`), else the struct itself; Locust types neither."""
+        if not encoded:
+            return self
+        data: dict[str, Any] = msgspec.to_builtins(self, enc_hook=_encode_hook)
+        return {FORMAT_KEY: MESSAGE_FORMAT, **data}
 
     @classmethod
     def from_message(cls, data: object) -> Self:
         if isinstance(data, cls):
             return data
-        return msgspec.convert(data, cls, dec_hook=_decode_hook)
+        if not isinstance(data, dict):
+            raise MessageError(f"a {cls.__name__} message is {type(data).__name__}; expected a mapping")
+        found = data.get(FORMAT_KEY)
+        if found != MESSAGE_FORMAT:
+            raise MessageError(
+                f"a {cls.__name__} message of format {found} came from another version of cqrs-bench; this one reads "
+                f"format {MESSAGE_FORMAT}: run the same version on the master and every worker"
+            )
+        fields = {key: value for key, value in data.items() if key != FORMAT_KEY}
+        try:
+            return msgspec.convert(fields, cls, dec_hook=_decode_hook)
+        except msgspec.ValidationError as error:
+            raise MessageError(f"a {cls.__name__} message does not fit: {error}") from None
 
 
 class EndpointSecond(msgspec.Struct, forbid_unknown_fields=True):
