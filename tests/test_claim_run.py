@@ -12,9 +12,11 @@ import pytest
 
 from bench.report.document import Verdict, read_summary
 from bench.report.location import SUMMARY_JSON
+from bench.report.rundata import RunData
 from bench.rundir.read import read_manifest
 
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
+USERS = "users"  # timeseries.csv: the users Locust had running that second
 CLAIM_ROWS = ["latency_all_mean_ms", "memory_node_pss_mib", "write_capacity_per_s"]
 
 
@@ -36,10 +38,10 @@ def test_the_quick_claim_comparison_is_isolated_valid_and_measures_write_capacit
     assert [(arm.name, arm.valid_runs, len(arm.runs)) for arm in summary.arms] == [("crud", 2, 2), ("cqrs", 2, 2)]
     assert all(node.isolated for node in summary.environment.nodes.values()), summary.environment.nodes
     for run in sorted((report / "runs").iterdir()):
-        manifest = read_manifest(run)
-        assert manifest.settings.load.users == 10_000
-        assert manifest.phases is not None
-        assert manifest.phases.users == 10_000, "every one of the 10,000 users was spawned"
+        assert read_manifest(run).settings.load.users == 10_000
+        users = RunData.load(run).steady_rows()[USERS]
+        assert not users.empty
+        assert (users == 10_000).all(), "all 10,000 users were there through the steady state"
 
     capacity = summary.capacity
     assert capacity.measured
