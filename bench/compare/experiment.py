@@ -73,7 +73,7 @@ DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
 MAX_REPEATS = 100
 MAX_CAPACITY_STEPS = 100
 # --quick: the capacity search's steps at most this long, and at most this many of them.
-QUICK_STEP_SECONDS, QUICK_WARMUP_SECONDS, QUICK_MAX_STEPS = 4.0, 2.0, 3
+QUICK_STEP_SECONDS, QUICK_WARMUP_SECONDS, QUICK_MAX_STEPS = 4.0, 2.0, 2
 
 T = TypeVar("T")
 
