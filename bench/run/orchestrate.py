@@ -133,7 +133,7 @@ def execute_run(
             )
             sampler = _sampler(run, stage, locust.pid)
             ended = _drive(settings, run, stage, locust, sampler, progress, placer) or FINISHED
-            if ended is FINISHED and settings.check_invariants:
+            if ended.kind is EndKind.FINISHED and settings.check_invariants:
                 progress.checking()
                 data_checks = _check_data(settings, run, stage)
         except KeyboardInterrupt:
@@ -278,8 +278,9 @@ def _finish(run: RunDirectory, settings: RunSettings, ended: Ending, started: dt
     steady = read_steady(run.path)
     timeseries = write_timeseries(run.path, phases)
     done = phases is not None and phases.phase is Phase.DONE
-    complete = ended is FINISHED and steady is not None and done
-    why_incomplete = ended.summary if ended is not FINISHED else "Locust ended without its steady-state summary"
+    ran_to_the_end = ended.kind is EndKind.FINISHED
+    complete = ran_to_the_end and steady is not None and done
+    why_incomplete = "Locust ended without its steady-state summary" if ran_to_the_end else ended.summary
     steady_seconds = set()
     if not timeseries.empty and columns.ACTION_COUNT in timeseries:
         in_steady = timeseries[columns.PHASE] == SecondPhase.STEADY
