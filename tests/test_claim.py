@@ -91,3 +91,8 @@ def test_a_claim_of_no_change_is_contradicted_by_any_significant_change() -> Non
     same = ClaimRow("latency_all_mean_ms", 10.0, 10.0)
     assert verdict(same, delta(-4.0, (-5.0, -3.0), significant=True))[0] is Verdict.CONTRADICTS
     assert verdict(same, delta(-1.0, (-3.0, 1.0), significant=False))[0] is Verdict.CANNOT_TELL
+
+
+def test_the_measured_change_is_said_in_the_metrics_unit_beside_its_share() -> None:
+    _, detail = verdict(FASTER, DeltaEntry(26.7, 239.0, (12.9, 40.4), True, None), "ms")
+    assert detail == "claimed -87.9%, measured +26.7 ms (+239%) [12.9, 40.4]: significant, the other way"

@@ -15,7 +15,7 @@ import msgspec
 
 from bench.compare.claim import WRITE_CAPACITY, Claim, ClaimRow
 from bench.report.document import CapacityEntry, ClaimEntry, ClaimRowEntry, DeltaEntry, MetricEntry, Verdict
-from bench.report.format import interval, number
+from bench.report.format import interval, number, with_unit
 
 
 def claim_of(definition: Mapping[str, Any] | None) -> Claim | None:
@@ -28,12 +28,14 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{'+' if value > 0 else ''}{number(value)}%"
 
 
-def verdict(row: ClaimRow, change: DeltaEntry | None) -> tuple[Verdict, str]:
+def verdict(row: ClaimRow, change: DeltaEntry | None, unit: str = "") -> tuple[Verdict, str]:
     claimed = f"claimed {_percent(row.change_percent)}"
     if change is None or change.absolute is None:
         why = change.note if change is not None and change.note else "not measured"
         return Verdict.CANNOT_TELL, f"{claimed}; {why}"
-    measured = f"measured {_percent(change.relative_percent)} {interval(change.ci)}".rstrip()
+    absolute = with_unit(f"{'+' if change.absolute > 0 else ''}{number(change.absolute)}", unit) if unit else ""
+    shown = f"{absolute} ({_percent(change.relative_percent)})" if absolute else _percent(change.relative_percent)
+    measured = f"measured {shown} {interval(change.ci)}".rstrip()
     if not change.significant:
         return Verdict.CANNOT_TELL, f"{claimed}, {measured}: no significant change"
     claimed_up = row.optimized > row.baseline
@@ -86,7 +88,7 @@ def claim_entry(claim: Claim, metrics: Mapping[str, MetricEntry], capacity: Capa
         measured = (
             _of_capacity(capacity, claim) if row.metric == WRITE_CAPACITY else _of_metric(metrics[row.metric], claim)
         )
-        found, detail = verdict(row, measured.change)
+        found, detail = verdict(row, measured.change, measured.unit)
         rows.append(
             ClaimRowEntry(
                 metric=row.metric,
