@@ -28,6 +28,7 @@ from bench.rundir import columns, files
 from bench.rundir.files import ALL
 from bench.rundir.messages import WorkerReport, WorkerSecond
 from bench.rundir.steady import EndpointSteady, FailureCount, Percentiles, SteadySummary, VisibilitySteady, Window
+from bench.rundir.write import write_struct
 from scenarios.csvlog import CsvLog
 from scenarios.hdr import encode, new_histogram, summary
 
@@ -213,9 +214,6 @@ class IntervalMerger:
     def close(self, *, now: float) -> None:
         """Write out everything still pending and the steady-state summary."""
         self.finalize(now=now, everything=True)
-        path = self.out_dir / files.STEADY
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(msgspec.json.format(msgspec.json.encode(self.steady_summary())) + b"\n")
-        temporary.replace(path)
+        write_struct(self.out_dir / files.STEADY, self.steady_summary())
         for log in self._logs:
             log.close()

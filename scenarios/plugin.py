@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 import gevent
-import msgspec
 import psutil
 from gevent.lock import BoundedSemaphore
 from locust import events
@@ -31,6 +30,7 @@ from bench.rundir import columns, files
 from bench.rundir.messages import REPORT_MESSAGE, SCHEDULE_MESSAGE, MessageError, Schedule, WorkerReport
 from bench.rundir.phases import Phase, Phases
 from bench.rundir.steady import Window
+from bench.rundir.write import write_struct
 from scenarios.aggregation import IntervalMerger
 from scenarios.csvlog import CsvLog
 from scenarios.options import ScenarioOptions, add_arguments
@@ -263,10 +263,7 @@ def _update_phase(runner: Runner) -> None:
 
 
 def _write_status(out_dir: Path) -> None:
-    path = out_dir / files.PHASES
-    temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(msgspec.json.format(msgspec.json.encode(STATE.phases)) + b"\n")
-    temporary.replace(path)
+    write_struct(out_dir / files.PHASES, STATE.phases)
 
 
 def _on_test_stop(environment: Environment, **kwargs: Any) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from bench.run.rundir import write_struct
 from bench.rundir import files
 from bench.rundir.checks import DataChecks, not_checked
 from bench.rundir.manifest import ExperimentTag, Manifest
 from bench.rundir.read import read_manifest
+from bench.rundir.write import write_struct
 from targets.common.checks import DataCheck
 
 ARMS = {"fixed-2ms": "fixed:2ms", "fixed-6ms": "fixed:6ms"}

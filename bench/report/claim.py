@@ -15,7 +15,7 @@ import msgspec
 
 from bench.compare.claim import WRITE_CAPACITY, Claim, ClaimRow
 from bench.report.document import CapacityEntry, ClaimEntry, ClaimRowEntry, DeltaEntry, MetricEntry, Verdict
-from bench.report.format import interval, number, with_unit
+from bench.report.format import interval, signed, with_unit
 
 
 def claim_of(definition: Mapping[str, Any] | None) -> Claim | None:
@@ -25,7 +25,7 @@ def claim_of(definition: Mapping[str, Any] | None) -> Claim | None:
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{'+' if value > 0 else ''}{number(value)}%"
+    return "n/a" if value is None else f"{signed(value)}%"
 
 
 def verdict(row: ClaimRow, change: DeltaEntry | None, unit: str = "") -> tuple[Verdict, str]:
@@ -33,7 +33,7 @@ def verdict(row: ClaimRow, change: DeltaEntry | None, unit: str = "") -> tuple[V
     if change is None or change.absolute is None:
         why = change.note if change is not None and change.note else "not measured"
         return Verdict.CANNOT_TELL, f"{claimed}; {why}"
-    absolute = with_unit(f"{'+' if change.absolute > 0 else ''}{number(change.absolute)}", unit) if unit else ""
+    absolute = with_unit(signed(change.absolute), unit) if unit else ""
     shown = f"{absolute} ({_percent(change.relative_percent)})" if absolute else _percent(change.relative_percent)
     measured = f"measured {shown} {interval(change.ci)}".rstrip()
     if not change.significant:

@@ -36,7 +36,7 @@ def estimate_cell(entry: EstimateEntry, unit: str) -> str:
     return f"{shown} {interval(entry.ci)}"
 
 
-def _signed(value: float) -> str:
+def signed(value: float) -> str:
     return ("+" if value > 0 else "") + number(value)
 
 
@@ -44,8 +44,8 @@ def delta_cell(entry: DeltaEntry, unit: str, better: str) -> str:
     """'+4.02 ms (+75.5%) [3.95, 4.10], significant, worse' or '..., not significant'."""
     if entry.absolute is None:
         return f"n/a: {entry.note}"
-    relative = f" ({_signed(entry.relative_percent)}%)" if entry.relative_percent is not None else ""
-    shown = with_unit(_signed(entry.absolute), unit) + relative
+    relative = f" ({signed(entry.relative_percent)}%)" if entry.relative_percent is not None else ""
+    shown = with_unit(signed(entry.absolute), unit) + relative
     if entry.ci is None:
         return f"{shown}, not significant ({entry.note})"
     if not entry.significant:

@@ -38,7 +38,7 @@ from bench.run.loadgen import start_locust
 from bench.run.placement import placement, read_back
 from bench.run.prepare import Stage, prepare
 from bench.run.progress import RunProgress
-from bench.run.rundir import RunDirectory, write_struct
+from bench.run.rundir import RunDirectory
 from bench.run.sampling import Component, Sampler
 from bench.run.settings import RunSettings
 from bench.run.timeseries import write_timeseries
@@ -59,6 +59,7 @@ from bench.rundir.phases import Phase, Phases, SecondPhase
 from bench.rundir.read import RunDirectoryError, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
 from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
+from bench.rundir.write import write_struct
 
 LOCUST_STOP_TIMEOUT = 30.0  # Locust writes its statistics on the way out
 # Endings that are the run's failure, said at the end of `bench run` (exit 1); the others end it otherwise.

@@ -19,10 +19,9 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import msgspec
-
 from bench.rundir import files
 from bench.rundir.manifest import Manifest
+from bench.rundir.write import write_struct
 
 
 def create_stamped_directory(root: Path, name: str) -> Path:
@@ -74,10 +73,3 @@ class RunDirectory:
     def save_manifest(self) -> None:
         """Rewrite manifest.json (atomically: a reader never sees half a file)."""
         write_struct(self.path / files.MANIFEST, self.manifest)
-
-
-def write_struct(path: Path, value: msgspec.Struct) -> None:
-    """`value` as indented JSON at `path`, replaced atomically."""
-    temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(msgspec.json.format(msgspec.json.encode(value)) + b"\n")
-    temporary.replace(path)
