@@ -73,7 +73,7 @@ DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
 MAX_REPEATS = 100
 MAX_CAPACITY_STEPS = 100
 # --quick: the capacity search's steps at most this long, and at most this many of them.
-QUICK_STEP_SECONDS, QUICK_WARMUP_SECONDS, QUICK_MAX_STEPS = 4.0, 2.0, 2
+QUICK_STEP_SECONDS, QUICK_WARMUP_SECONDS, QUICK_MAX_STEPS = 3.0, 2.0, 2
 
 T = TypeVar("T")
 
@@ -183,7 +183,7 @@ class Experiment:
         load = replace(
             self.load,
             warmup=min(self.load.warmup, 3.0),
-            duration=min(self.load.duration, 10.0),
+            duration=min(self.load.duration, 8.0),
             users=self.quick_users if self.quick_users is not None else min(self.load.users, 100),
             spawn_rate=max(self.load.spawn_rate, 50.0),
         )
