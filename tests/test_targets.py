@@ -80,6 +80,7 @@ def test_cqrs_stats_carry_the_projection_lag() -> None:
         "target": "cqrs",
         "pool": {"size": 4, "idle": 3},
         "write_side": {"version_conflicts_retried": 0, "cached_states": 1, "notifies_sent": 2},
+        "read_side": {"view_cache_hits": 3, "view_cache_misses": 1, "cached_views": 1},
         "projection": {
             "generation": 1,
             "events_behind": 5,

@@ -2,6 +2,7 @@
 
 Each script resolves the current generation itself, so a read sees one generation
 whole, and one consistent state of the keys it reads (a script runs atomically).
+A stream's views that the worker read lately come from its view cache (targets/cqrs/views.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from targets.common import contract
 from targets.common.errors import NotFound
 from targets.common.service import Read
 from targets.cqrs.readmodels import Namespace
+from targets.cqrs.views import View, ViewCache
 from targets.cqrs.waiter import BACKSTOP_SECONDS, AppliedVersions
 
 _GENERATION = """
@@ -76,6 +78,9 @@ return out
 
 T = TypeVar("T", bound="Versioned")
 
+ACCOUNT_VIEW = View(contract.Account)
+ORDER_VIEW = View(contract.Order)
+
 _transaction = msgspec.json.Decoder(contract.Transaction)
 _items = msgspec.json.Decoder(list[contract.OrderLine])
 
@@ -102,11 +107,13 @@ class QuerySide:
         namespace: Namespace,
         applied: AppliedVersions,
         read_wait_seconds: float,
+        views: ViewCache | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
         self.applied = applied
         self.read_wait_seconds = read_wait_seconds
+        self.views = views if views is not None else ViewCache(0)
         self._account = client.register_script(READ_ACCOUNT)
         self._statement = client.register_script(READ_STATEMENT)
         self._order = client.register_script(READ_ORDER)
@@ -117,14 +124,26 @@ class QuerySide:
         return reply
 
     async def _fresh(
-        self, stream_id: uuid.UUID, min_version: int | None, read: Callable[[], Awaitable[T | None]], what: str
+        self,
+        stream_id: uuid.UUID,
+        min_version: int | None,
+        view: View[T],
+        read: Callable[[], Awaitable[T | None]],
+        what: str,
     ) -> Read[T]:
         """The read model, once it reached `min_version` or the wait ran out (then marked stale)."""
-        value = await read()
-        stale = False
-        if min_version is not None and (value is None or value.version < min_version):
-            value = await self._wait(stream_id, min_version, read)
-            stale = value is None or value.version < min_version
+        stream = str(stream_id).encode()
+        cached = self.views.get(stream, view)
+        if cached is not None and (min_version is None or cached.version >= min_version):
+            return Read(cached, stale=False)
+        with self.views.reading(stream) as reading:
+            value = await read()
+            stale = False
+            if min_version is not None and (value is None or value.version < min_version):
+                value = await self._wait(stream_id, min_version, read)
+                stale = value is None or value.version < min_version
+            if value is not None:
+                self.views.put(reading, view, value)
         if value is None:
             raise NotFound(f"{what} {stream_id} does not exist")
         return Read(value, stale=stale)
@@ -156,7 +175,7 @@ class QuerySide:
             owner, balance, version = reply
             return contract.Account(id=account_id, owner=owner.decode(), balance=int(balance), version=int(version))
 
-        return await self._fresh(account_id, min_version, read, "account")
+        return await self._fresh(account_id, min_version, ACCOUNT_VIEW, read, "account")
 
     async def statement(self, account_id: uuid.UUID, limit: int, min_version: int | None) -> Read[contract.Statement]:
         async def read() -> contract.Statement | None:
@@ -175,7 +194,7 @@ class QuerySide:
                 ),
             )
 
-        return await self._fresh(account_id, min_version, read, "account")
+        return await self._fresh(account_id, min_version, View(contract.Statement, limit), read, "account")
 
     async def order(self, order_id: uuid.UUID, min_version: int | None) -> Read[contract.Order]:
         async def read() -> contract.Order | None:
@@ -193,7 +212,7 @@ class QuerySide:
                 items=_items.decode(items),
             )
 
-        return await self._fresh(order_id, min_version, read, "order")
+        return await self._fresh(order_id, min_version, ORDER_VIEW, read, "order")
 
     async def customer_orders(self, customer_id: uuid.UUID, limit: int) -> contract.CustomerOrders:
         reply = await self._run(self._dashboard, str(customer_id), limit) or [None] * 5

@@ -22,7 +22,8 @@ from targets.cqrs.queries import QuerySide
 from targets.cqrs.readmodels import Namespace
 from targets.cqrs.settings import CqrsSettings, require_redis_url
 from targets.cqrs.shards import Shard
-from targets.cqrs.stats import CqrsStats, Projection, ShardProjection, WriteSide
+from targets.cqrs.stats import CqrsStats, Projection, ReadSide, ShardProjection, WriteSide
+from targets.cqrs.views import ViewCache
 from targets.cqrs.waiter import AppliedVersions
 
 
@@ -37,6 +38,7 @@ class CqrsService:
         cqrs: CqrsSettings,
         notifier: AppendNotifier,
         applied: AppliedVersions,
+        views: ViewCache,
     ) -> None:
         self.pool = pool
         self.client = client
@@ -50,7 +52,8 @@ class CqrsService:
         )
         self.bus = CommandBus()
         self.handlers.register(self.bus)
-        self.queries = QuerySide(client, self.namespace, applied, settings.read_wait_ms / 1000)
+        self.views = views
+        self.queries = QuerySide(client, self.namespace, applied, settings.read_wait_ms / 1000, views)
 
     @classmethod
     async def start(cls, settings: TargetSettings, cqrs: CqrsSettings | None = None) -> CqrsService:
@@ -61,9 +64,10 @@ class CqrsService:
         pool = await postgres_pool(dsn, settings.pg_pool_size)
         notifier = AppendNotifier(dsn, min_interval=cqrs.min_poll_ms / 1000)
         await notifier.start()
-        applied = AppliedVersions(client, Namespace(cqrs.namespace).channel)
+        views = ViewCache(cqrs.view_cache_size)
+        applied = AppliedVersions(client, Namespace(cqrs.namespace).channel, views)
         await applied.start()
-        return cls(pool, client, settings, cqrs, notifier, applied)
+        return cls(pool, client, settings, cqrs, notifier, applied, views)
 
     async def close(self) -> None:
         await self.applied.close()
@@ -134,6 +138,9 @@ class CqrsService:
                 version_conflicts_retried=self.handlers.conflicts,
                 cached_states=len(self.handlers.cache),
                 notifies_sent=self.notifier.sent,
+            ),
+            read_side=ReadSide(
+                view_cache_hits=self.views.hits, view_cache_misses=self.views.misses, cached_views=len(self.views)
             ),
             pool=PoolStats(self.pool.get_size(), self.pool.get_idle_size()),
         )

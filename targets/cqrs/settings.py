@@ -25,6 +25,7 @@ class CqrsSettings:
     projectors: int  # projector processes, one per shard; /stats reports each
     append_attempts: int  # tries of a command whose append lost a version race, before a 409
     state_cache_size: int  # streams whose decision state an API worker remembers between commands
+    view_cache_size: int  # views (an account, a statement, an order) an API worker serves from memory; 0: none
     batch_size: int  # events a projector applies per Lua script call
     poll_ms: int  # longest a projector waits for a NOTIFY before it looks for new events anyway
     min_poll_ms: int  # shortest time between a projector's polls (unless catching up), and between NOTIFYs
@@ -38,6 +39,7 @@ class CqrsSettings:
             projectors=int_setting(env, "BENCH_CQRS_PROJECTORS", 1, low=1, high=64),
             append_attempts=int_setting(env, "BENCH_CQRS_APPEND_ATTEMPTS", 8, low=1, high=100),
             state_cache_size=int_setting(env, "BENCH_CQRS_STATE_CACHE", 10_000, low=0, high=10_000_000),
+            view_cache_size=int_setting(env, "BENCH_CQRS_VIEW_CACHE", 10_000, low=0, high=10_000_000),
             batch_size=int_setting(env, "BENCH_CQRS_BATCH", 500, low=1, high=100_000),
             poll_ms=int_setting(env, "BENCH_CQRS_POLL_MS", 100, low=1, high=60_000),
             min_poll_ms=int_setting(env, "BENCH_CQRS_MIN_POLL_MS", 5, low=0, high=1_000),
@@ -51,6 +53,7 @@ class CqrsSettings:
             "BENCH_CQRS_PROJECTORS": str(self.projectors),
             "BENCH_CQRS_APPEND_ATTEMPTS": str(self.append_attempts),
             "BENCH_CQRS_STATE_CACHE": str(self.state_cache_size),
+            "BENCH_CQRS_VIEW_CACHE": str(self.view_cache_size),
             "BENCH_CQRS_BATCH": str(self.batch_size),
             "BENCH_CQRS_POLL_MS": str(self.poll_ms),
             "BENCH_CQRS_MIN_POLL_MS": str(self.min_poll_ms),

@@ -1,4 +1,4 @@
-"""The cqrs target's GET /stats body: projection lag per shard, and write-side counters."""
+"""The cqrs target's GET /stats body: projection lag per shard, and write-side and read-side counters."""
 
 from __future__ import annotations
 
@@ -30,9 +30,18 @@ class WriteSide(msgspec.Struct, frozen=True):
     notifies_sent: int
 
 
+class ReadSide(msgspec.Struct, frozen=True):
+    """The answering worker's view cache (targets/cqrs/views.py), since it started."""
+
+    view_cache_hits: int
+    view_cache_misses: int
+    cached_views: int
+
+
 class CqrsStats(Stats, frozen=True, kw_only=True):
     projection: Projection
     write_side: WriteSide
+    read_side: ReadSide
     pool: PoolStats
 
     def projection_lag(self) -> tuple[float, float]:

@@ -3,7 +3,8 @@
 Projectors PUBLISH "stream:version ..." after each applied batch; a reader registers
 the stream it waits for, re-reads after registering (so a publish in between is not
 missed), and re-reads when woken. It also re-reads every BACKSTOP_SECONDS, which covers
-a lost subscription or a rebuild switching generations.
+a lost subscription or a rebuild switching generations. The same announcements keep the
+worker's view cache (targets/cqrs/views.py) current.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 
 import redis.asyncio as redis
 
+from targets.cqrs.views import ViewCache
+
 BACKSTOP_SECONDS = 0.05
 RESUBSCRIBE_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0)
 
@@ -23,9 +26,10 @@ log = logging.getLogger("targets.cqrs.waiter")
 
 
 class AppliedVersions:
-    def __init__(self, client: redis.Redis, channel: str) -> None:
+    def __init__(self, client: redis.Redis, channel: str, views: ViewCache | None = None) -> None:
         self._client = client
         self._channel = channel
+        self._views = views if views is not None else ViewCache(0)
         self._watchers: dict[bytes, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -60,10 +64,12 @@ class AppliedVersions:
                 del self._watchers[key]
 
     def _announced(self, payload: bytes) -> None:
-        if not self._watchers:
+        if not self._watchers and not self._views.enabled:
             return
         for entry in payload.split(b" "):
-            watchers = self._watchers.get(entry.rpartition(b":")[0])
+            stream, _, version = entry.rpartition(b":")
+            self._views.announced(stream, int(version))
+            watchers = self._watchers.get(stream)
             if watchers:
                 for woken in watchers:
                     woken.set()
@@ -71,19 +77,24 @@ class AppliedVersions:
     async def _listen(self) -> None:
         failures = 0
         while True:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._client.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
-                self._subscribed.set()
-                failures = 0
                 while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-                    if message is not None and message["type"] == "message":
+                    message = await pubsub.get_message(timeout=None)
+                    if message is None:
+                        continue
+                    if message["type"] == "message":
                         self._announced(message["data"])
+                    elif message["type"] == "subscribe":  # Redis confirmed: from here on nothing is missed
+                        self._views.set_live(True)
+                        self._subscribed.set()
+                        failures = 0
             except (OSError, redis.RedisError) as error:
                 log.warning("subscription to %s lost (%s); readers poll until it is back", self._channel, error)
                 await asyncio.sleep(RESUBSCRIBE_DELAYS[min(failures, len(RESUBSCRIBE_DELAYS) - 1)])
                 failures += 1
             finally:
+                self._views.set_live(False)
                 with contextlib.suppress(OSError, redis.RedisError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
