@@ -132,7 +132,12 @@ def test_a_bad_experiment_file_exits_2_naming_the_key(bench: BenchCli, tmp_path:
 def test_set_overrides_the_experiment_and_the_run_records_what_ran(tmp_path: Path) -> None:
     experiment = tmp_path / "slo.toml"
     experiment.write_text(SLO_EXPERIMENT)
-    sets = ["load.users=5", "arms.slow.floor_delay=none", 'slos=["p99 < 10s"]']
+    sets = [
+        "load.users=5",
+        "arms.slow.floor_delay=none",
+        'slos=["p99 < 10s"]',
+        "arms.slow.settings.BENCH_READ_WAIT_MS=5",
+    ]
     args = [arg for text in sets for arg in ("--set", text)]
     result = bench_process("compare", str(experiment), *args, "--out", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]  # the file's SLO fails (exit 3); the one set passes
@@ -146,6 +151,8 @@ def test_set_overrides_the_experiment_and_the_run_records_what_ran(tmp_path: Pat
         assert [arm["floor_delay"] for arm in definition["arms"]] == ["none", "none"]
         assert definition["slos"] == ["p99 < 10s"]
         assert definition["overrides"] == sets
+        slow = manifest.experiment.arm == "slow"
+        assert manifest.settings.target_settings == ({"BENCH_READ_WAIT_MS": "5"} if slow else {})
     summary = read_summary((report / SUMMARY_JSON).read_bytes())
     assert summary.experiment.overrides == sets
     assert "--set load.users=5, --set arms.slow.floor_delay=none" in (report / "report.md").read_text()

@@ -15,6 +15,7 @@ from bench.compare.experiment import (
     DEFAULT_EXPERIMENT,
     EXPERIMENT_DIR,
     ExperimentError,
+    Servers,
     load_experiment,
     parse_experiment,
 )
@@ -425,3 +426,39 @@ def test_a_capacity_table_needs_its_slos() -> None:
     document["capacity"] = {"mix": "write-heavy"}
     with pytest.raises(ExperimentError, match=r"capacity\.slos is missing; expected a list"):
         parse_experiment(document)
+
+
+def test_an_arm_gives_its_target_settings_by_their_environment_names(tmp_path: Path) -> None:
+    experiment = parse_experiment(
+        minimal(**{"arms.1.settings": {"BENCH_CQRS_VIEW_CACHE": 0, "BENCH_READ_WAIT_MS": "50"}})
+    )
+    assert experiment.arms[1].settings == {"BENCH_CQRS_VIEW_CACHE": "0", "BENCH_READ_WAIT_MS": "50"}
+    assert experiment.arms[0].settings == {}
+    run = experiment.arms[1].run_settings(experiment.load, experiment.data, tmp_path, Servers())
+    assert run.as_manifest().target_settings == {"BENCH_CQRS_VIEW_CACHE": "0", "BENCH_READ_WAIT_MS": "50"}
+    assert experiment.as_dict()["arms"][1]["settings"] == {"BENCH_CQRS_VIEW_CACHE": "0", "BENCH_READ_WAIT_MS": "50"}
+    changed = load_experiment(minimal_file(tmp_path), overrides("arms.b.settings.BENCH_CQRS_VIEW_CACHE=7"))
+    assert changed.arms[1].settings == {"BENCH_CQRS_VIEW_CACHE": "7"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "arm", "expected"),
+    [
+        (
+            {"BENCH_CQRS_VIEW_CACHE": 0},
+            0,
+            "arms[0].settings.BENCH_CQRS_VIEW_CACHE: the crud target has no such setting",
+        ),
+        ({"BENCH_NOPE": 1}, 1, "expected one of: BENCH_CQRS_APPEND_ATTEMPTS"),
+        ({"BENCH_PG_POOL_SIZE": 4}, 1, "BENCH_PG_POOL_SIZE: set by the arm's pg_pool_size = N, not here"),
+        ({"BENCH_CQRS_PROJECTORS": 2}, 1, "set by the arm's projectors = N"),
+        ({"BENCH_CQRS_VIEW_CACHE": -1}, 1, "arms[1].settings: BENCH_CQRS_VIEW_CACHE=-1: expected an integer between 0"),
+        ({"BENCH_CQRS_VIEW_CACHE": [1]}, 1, "arms[1].settings.BENCH_CQRS_VIEW_CACHE = [1]: expected a string"),
+    ],
+)
+def test_a_bad_arm_setting_names_the_key_and_what_was_expected(
+    settings: dict[str, Any], arm: int, expected: str
+) -> None:
+    with pytest.raises(ExperimentError) as raised:
+        parse_experiment(minimal(**{f"arms.{arm}.settings": settings}))
+    assert expected in str(raised.value)

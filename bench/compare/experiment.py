@@ -57,6 +57,7 @@ import msgspec
 from bench.capacity.search import SearchPolicy
 from bench.compare.claim import WRITE_CAPACITY, Claim, ClaimRow
 from bench.compare.overrides import Override, OverrideError, apply_overrides
+from bench.compare.target_settings import TargetSettingError, arm_settings
 from bench.durations import parse_seconds, parse_think_time
 from bench.infra.cpus import CPU_LIST_SYNTAX, CpuRequest, PlacementError, format_cpu_list, parse_cpu_list
 from bench.report.slo import Slo, parse_slo
@@ -92,6 +93,7 @@ class Arm:
     projectors: int = 1
     pg_pool_size: int = 16
     floor_delay: str = "none"
+    settings: Mapping[str, str] = field(default_factory=dict)  # target settings by environment name
 
     def run_settings(self, load: LoadSettings, data: SeedSpec, out: Path, servers: Servers) -> RunSettings:
         return RunSettings(
@@ -105,6 +107,7 @@ class Arm:
             projectors=self.projectors,
             pg_pool_size=self.pg_pool_size,
             floor_delay=self.floor_delay,
+            target_settings=dict(self.settings),
             pg_dsn=servers.pg_dsn,
             redis_url=servers.redis_url,
             keys_dir=self.keys,
@@ -113,7 +116,10 @@ class Arm:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {key: str(value) if isinstance(value, Path) else value for key, value in vars(self).items()}
+        return {
+            key: str(value) if isinstance(value, Path) else dict(value) if key == "settings" else value
+            for key, value in vars(self).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -434,8 +440,12 @@ def _arm(table: _Table, index: int) -> Arm:
     pool = table.get("pg_pool_size", int, default=16)
     _in_range(table, "pg_pool_size", pool, 1, 500)
     delay = table.parsed("floor_delay", lambda text: (parse_delay(text), text)[1], DELAY_SYNTAX, "none")
+    try:
+        settings = arm_settings(table.get("settings", dict, default={}), table.key("settings"), target)
+    except TargetSettingError as error:
+        raise ExperimentError(str(error)) from None
     table.no_other_keys()
-    return replace(arm, pg_pool_size=pool, floor_delay=delay)
+    return replace(arm, pg_pool_size=pool, floor_delay=delay, settings=settings)
 
 
 def _cpus(table: _Table) -> frozenset[int] | None:

@@ -113,7 +113,7 @@ def _target_env(settings: RunSettings, infra: Infrastructure) -> dict[str, str]:
         floor_delay=floor_delay_setting(settings.floor_delay),
         floor_spin_us=round(settings.floor_spin * 1e6),
     )
-    return target.to_env()
+    return {**target.to_env(), **settings.target_settings}
 
 
 def _seed_record(report: SeedReport) -> SeedRecord:

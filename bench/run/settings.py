@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class RunSettings:
     pg_pool_size: int = 16
     floor_delay: str = "none"
     floor_spin: float = 0.0  # seconds at the end of each floor delay awaited by yielding (calibration)
+    target_settings: Mapping[str, str] = field(default_factory=dict)  # more of the target's settings, by env name
     pg_dsn: str | None = None
     redis_url: str | None = None
     keys_dir: Path | None = None  # key files of an earlier seed, instead of seeding
@@ -100,6 +102,7 @@ class RunSettings:
             pg_pool_size=self.pg_pool_size,
             floor_delay=self.floor_delay if self.target == "floor" else None,
             floor_spin_s=self.floor_spin if self.target == "floor" else None,
+            target_settings=dict(self.target_settings),
             pg_dsn=redact_url(self.pg_dsn) if self.pg_dsn else "embedded",
             redis_url=redact_url(self.redis_url) if self.redis_url else "embedded",
             seed_spec=asdict(self.seed_spec),

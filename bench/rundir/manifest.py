@@ -50,6 +50,7 @@ class RecordedSettings(msgspec.Struct, forbid_unknown_fields=True):
     load_data: bool
     keys_dir: str | None
     check_invariants: bool
+    target_settings: dict[str, str] = {}  # an arm's `settings`: more of the target's settings, by env name
 
 
 class HostInfo(msgspec.Struct, forbid_unknown_fields=True):

@@ -65,6 +65,13 @@ class TargetDescription:
     def keeps_data(self) -> bool:
         return self.checks is not None
 
+    def setting_keys(self) -> frozenset[str]:
+        """Every environment variable the target's settings read (those with no value by default included)."""
+        keys: set[str] = set()
+        for settings in self.settings:
+            keys.update(settings.from_env({}).to_env())
+        return frozenset(keys)
+
     def check_settings(self, env: Mapping[str, str]) -> None:
         """Read every setting of the target from `env`, as it will; raises SettingsError naming a bad key."""
         for settings in self.settings:
