@@ -64,6 +64,19 @@ def test_a_lagging_event_loop_is_its_own_kind(tmp_path: Path) -> None:
     assert validity.measures.loop_lag_p90_of_per_second_max_ms == {0: 45.0}
 
 
+@pytest.mark.parametrize(("late_seconds", "valid"), [(0, True), (1, True), (2, False)])
+def test_the_loop_is_judged_by_the_share_of_late_seconds(tmp_path: Path, late_seconds: int, valid: bool) -> None:
+    """Over 10 steady seconds one very late second is 10%, which is allowed; two are 20%, which is not."""
+    rows: list[list[object]] = [
+        [s, 0, 700.0 if index < late_seconds else 1.0, 0.5, 30.0] for index, s in enumerate(sorted(STEADY))
+    ]
+    write(tmp_path / files.LOOP_LAG, columns.LOOP_LAG, rows)
+    validity = judge(tmp_path, STEADY, asked_rate=None, complete=True, why_incomplete=None)
+    assert validity.valid == valid, validity.reasons
+    if not valid:
+        assert "in 20% of the steady seconds (more than 10%)" in validity.reasons[0]
+
+
 def test_a_missed_arrival_rate_is_a_rate_shortfall(tmp_path: Path) -> None:
     loop_lag(tmp_path, {0: 30.0})
     write(tmp_path / files.ACTIONS, columns.ACTIONS, [[s, 80] for s in sorted(STEADY)])
