@@ -7,6 +7,7 @@ the whole test process for gevent.
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,7 +22,7 @@ from scenarios.aggregation import IntervalMerger
 from scenarios.hdr import encode, histogram_of, new_histogram, record_ms, summary
 from scenarios.keys import KeyPicker, Skew, parse_skew
 from scenarios.mix import BANKING, ORDERS, plan_for
-from scenarios.pacing import ArrivalSchedule
+from scenarios.pacing import ArrivalSchedule, first_think_time
 from scenarios.recording import IntervalRecorder
 
 pytestmark = pytest.mark.timeout(30)
@@ -182,3 +183,14 @@ def test_workers_seconds_are_merged_once_every_worker_reported_past_them(tmp_pat
     assert steady.intended["GET /x"].p50_ms == pytest.approx(7.0, abs=0.01)  # 2 ms late + 5 ms
     assert steady.requests_recorded == 96  # every second, steady or not
     assert "1002,POST /y,HTTP 500,2" in (tmp_path / "failures.csv").read_text()
+
+
+@pytest.mark.parametrize(("low", "high"), [(20.0, 40.0), (0.5, 1.5), (0.0, 2.0), (3.0, 3.0)])
+def test_a_new_user_waits_the_rest_of_a_think_time_already_under_way(low: float, high: float) -> None:
+    rng = random.Random(7)
+    waits = [first_think_time(rng, low, high) for _ in range(50_000)]
+    assert all(0 <= wait <= high for wait in waits)
+    # The residual life of a renewal process in equilibrium has mean E[T^2] / (2 E[T]); for T uniform(low, high):
+    expected = (low * low + low * high + high * high) / 3 / (low + high)
+    assert statistics.fmean(waits) == pytest.approx(expected, rel=0.02)
+    assert first_think_time(rng, 0.0, 0.0) == 0.0

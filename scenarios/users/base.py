@@ -21,6 +21,7 @@ from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, MIXES, ORDER_KEYS, VI
 from scenarios.keys import KeyPicker, key_picker
 from scenarios.mix import ActionPlan, Domain, plan_for
 from scenarios.options import ScenarioOptions
+from scenarios.pacing import first_think_time
 from scenarios.probes import Probe
 from targets.common.endpoints import Endpoint
 
@@ -46,6 +47,8 @@ class BenchUser(FastHttpUser):
         self.plan = _plan(type(self), options)
         self._intended: float | None = None
         self._pickers: dict[str, KeyPicker] = {}
+        if not options.open_model:
+            gevent.sleep(first_think_time(self.rng, options.think_min, options.think_max))
 
     def wait_time(self) -> float:
         options = self.options
