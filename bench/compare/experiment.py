@@ -188,8 +188,8 @@ class Experiment:
         """The same comparison, small: two repetitions of a short load on a smaller data set (~2 minutes)."""
         load = replace(
             self.load,
-            warmup=min(self.load.warmup, 3.0),
-            duration=min(self.load.duration, 8.0),
+            warmup=min(self.load.warmup, 2.0),
+            duration=min(self.load.duration, 10.0),
             users=self.quick_users if self.quick_users is not None else min(self.load.users, 100),
             spawn_rate=max(self.load.spawn_rate, 50.0),
         )
