@@ -1,5 +1,9 @@
 """The claim experiment as a user runs it: `bench compare claim --quick` spawns the 10,000 users on an
-isolated node, every run is valid, and the headline's write throughput comes from the capacity search."""
+isolated node, judges every run (a run the one generator CPU could not drive is excluded for that reason,
+never counted), and the headline's write throughput comes from the capacity search.
+
+Whether this machine's generator CPU keeps up with 10,000 users is a measurement, not a behaviour: the
+closing notes and the README give it; this test checks what the harness does with either outcome."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from bench.report.document import Verdict, read_summary
 from bench.report.location import SUMMARY_JSON
 from bench.report.rundata import RunData
 from bench.rundir.read import read_manifest
+from bench.rundir.validity import GENERATOR_FINDINGS
 
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
 USERS = "users"  # timeseries.csv: the users Locust had running that second
@@ -35,13 +40,21 @@ def test_the_quick_claim_comparison_is_isolated_valid_and_measures_write_capacit
     report = Path(result.stdout.strip().splitlines()[-1])
     summary = read_summary((report / SUMMARY_JSON).read_bytes())
 
-    assert [(arm.name, arm.valid_runs, len(arm.runs)) for arm in summary.arms] == [("crud", 2, 2), ("cqrs", 2, 2)]
+    assert [(arm.name, len(arm.runs)) for arm in summary.arms] == [("crud", 2), ("cqrs", 2)]
     assert all(node.isolated for node in summary.environment.nodes.values()), summary.environment.nodes
+    valid_runs = {arm.name: 0 for arm in summary.arms}
     for run in sorted((report / "runs").iterdir()):
-        assert read_manifest(run).settings.load.users == 10_000
+        manifest = read_manifest(run)
+        assert manifest.settings.load.users == 10_000
+        assert manifest.validity is not None
+        assert manifest.experiment is not None
+        kinds = {finding.kind for finding in manifest.validity.findings}
+        assert manifest.validity.valid or kinds <= GENERATOR_FINDINGS, manifest.validity.findings
+        valid_runs[manifest.experiment.arm] += manifest.validity.valid
         users = RunData.load(run).steady_rows()[USERS]
         assert not users.empty
         assert (users == 10_000).all(), "all 10,000 users were there through the steady state"
+    assert {arm.name: arm.valid_runs for arm in summary.arms} == valid_runs, "only valid runs are counted"
 
     capacity = summary.capacity
     assert capacity.measured
