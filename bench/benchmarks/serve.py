@@ -56,27 +56,3 @@ def served(
             yield Served(target, infra)
         finally:
             target.stop()
-
-
-@contextmanager
-def served_target(
-    name: str,
-    *,
-    log_dir: Path,
-    pg_dsn: str | None = None,
-    redis_url: str | None = None,
-    workers: int = 1,
-    projectors: int | None = None,
-    settings: Mapping[str, str] | None = None,
-) -> Iterator[RunningTarget]:
-    """As `served`, yielding only the target."""
-    with served(
-        name,
-        log_dir=log_dir,
-        pg_dsn=pg_dsn,
-        redis_url=redis_url,
-        workers=workers,
-        projectors=projectors,
-        settings=settings,
-    ) as both:
-        yield both.target
