@@ -35,17 +35,24 @@ def run_watched(
     watch: Mapping[str, Sequence[int]],
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    name: str = GENERATOR,
+    margin: float = FINISH_MARGIN,
+    error: type[Exception] = BenchmarkError,
 ) -> Finished:
-    """Run `argv`, which stops itself after about `seconds`; stop it and fail if it runs past FINISH_MARGIN."""
+    """Run `argv`, which stops itself after about `seconds`; stop it and raise `error` if it runs past `margin`.
+
+    Its own CPU is reported under `name`, beside every tree in `watch`.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
     process = spawn(argv, env={**os.environ, **(env or {})}, cwd=cwd, log_path=log)
     try:
-        cpu = CpuWatch({GENERATOR: [process.pid], **watch})
-        deadline = time.monotonic() + seconds + FINISH_MARGIN
+        cpu = CpuWatch({name: [process.pid], **watch})
+        deadline = time.monotonic() + seconds + margin
         while process.poll() is None:
             if time.monotonic() > deadline:
-                raise BenchmarkError(f"{argv[0]} did not finish within {seconds + FINISH_MARGIN:g} s.\n{log_tail(log)}")
+                late = f"{Path(argv[0]).name} ({name}) did not finish within {seconds + margin:g} s."
+                raise error(f"{late}\n{log_tail(log)}")
             cpu.sample()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=SAMPLE_PERIOD)  # the sampling period; returns at once when it exits
