@@ -40,6 +40,24 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def seeded_accounts_options(func: F) -> F:
+    """--accounts and --deposits: the accounts a benchmark seeds through the API, and their history."""
+    func = click.option(
+        "--deposits",
+        type=click.IntRange(0, 1_000),
+        default=20,
+        show_default=True,
+        help="Deposits per seeded account, so statements have history.",
+    )(func)
+    return click.option("--accounts", type=click.IntRange(1, 1_000_000), default=1_000, show_default=True)(func)
+
+
+def servers_options(func: F) -> F:
+    """--pg-dsn and --redis-url: external servers, else embedded ones are started."""
+    func = click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)(func)
+    return click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)(func)
+
+
 def progress(line: str) -> None:
     """Progress goes to standard error, so that standard output holds only the results."""
     console.print(line, markup=False)
@@ -82,16 +100,8 @@ def benchmark() -> None:
 @click.option("--users", type=click.IntRange(1, 10_000), default=64, show_default=True)
 @click.option("--seconds", type=click.FloatRange(1, 3600), default=30.0, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--accounts", type=click.IntRange(1, 1_000_000), default=1_000, show_default=True)
-@click.option(
-    "--deposits",
-    type=click.IntRange(0, 1_000),
-    default=20,
-    show_default=True,
-    help="Deposits per seeded account, so statements have history.",
-)
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
+@seeded_accounts_options
+@servers_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -164,8 +174,7 @@ def harness_overhead_command(
 @click.option("--projectors", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--probe-interval-ms", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
+@servers_options
 @json_option
 def projection_lag_command(
     seconds: float,
@@ -252,14 +261,7 @@ def seed_events_command(
     "--threads", type=click.IntRange(1, 64), default=2, show_default=True, help="wrk's and pgbench's threads."
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="API workers per target.")
-@click.option("--accounts", type=click.IntRange(1, 1_000_000), default=1_000, show_default=True)
-@click.option(
-    "--deposits",
-    type=click.IntRange(0, 1_000),
-    default=20,
-    show_default=True,
-    help="Deposits per seeded account, so statements have history.",
-)
+@seeded_accounts_options
 @click.option("--hot", is_flag=True, help="Also deposit on one hot account, crud and cqrs.")
 @click.option(
     "--generator",
@@ -268,8 +270,7 @@ def seed_events_command(
     show_default=True,
     help="The HTTP load generator; auto: wrk if on PATH, else Locust (which tops out near 13k req/s).",
 )
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
+@servers_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
