@@ -38,7 +38,8 @@ def _met(ratio: Ratio) -> str:
 def _new(title: str, columns: tuple[str, ...]) -> Table:
     table = Table(title=title)
     for column in columns:
-        table.add_column(column, justify="left" if column in LEFT else "right")
+        # fold, not an ellipsis: two endpoints differ only past /accounts/{id}
+        table.add_column(column, justify="left" if column in LEFT else "right", overflow="fold")
     return table
 
 
