@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ENDPOINTS = ("get_account", "deposit", "statement")
+HEALTH = "health"  # scenarios/endpoint.py also drives GET /health (the floor's one endpoint), outside ENDPOINTS
 # scenarios/endpoint.py writes its processes' latency histograms into the directory this names.
 ENDPOINT_HISTOGRAM_DIR_ENV = "BENCH_HISTOGRAM_DIR"
 

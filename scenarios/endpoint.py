@@ -20,7 +20,7 @@ from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner
 
-from scenarios.catalog import ENDPOINT_HISTOGRAM_DIR_ENV, ENDPOINTS
+from scenarios.catalog import ENDPOINT_HISTOGRAM_DIR_ENV, ENDPOINTS, HEALTH
 from scenarios.hdr import encode, new_histogram, record_ms
 
 
@@ -34,8 +34,8 @@ def _setting(key: str) -> str:
 @cache
 def _workload() -> tuple[str, tuple[str, ...]]:
     endpoint = _setting("BENCH_ENDPOINT")
-    if endpoint not in ENDPOINTS:
-        raise RuntimeError(f"BENCH_ENDPOINT={endpoint!r}: expected one of {', '.join(ENDPOINTS)}")
+    if endpoint not in (*ENDPOINTS, HEALTH):
+        raise RuntimeError(f"BENCH_ENDPOINT={endpoint!r}: expected one of {', '.join((*ENDPOINTS, HEALTH))}")
     return endpoint, tuple(Path(_setting("BENCH_KEYS_FILE")).read_text().split())
 
 
@@ -47,6 +47,9 @@ class EndpointUser(FastHttpUser):
 
     @task
     def call(self) -> None:
+        if self.endpoint == HEALTH:
+            self.client.get("/health", name="GET /health")
+            return
         account_id = random.choice(self.account_ids)
         if self.endpoint == "get_account":
             self.client.get(f"/accounts/{account_id}", name="GET /accounts/{id}")

@@ -21,7 +21,7 @@ from bench.benchmarks.cpu import CpuUse
 from bench.benchmarks.errors import Progress, quiet
 from bench.benchmarks.launcher import LOCUST, LocustJob, run_locust
 from bench.benchmarks.locust_stats import total_rate
-from bench.benchmarks.serve import served_target
+from bench.benchmarks.serve import served
 from bench.rundir.steady import Percentiles
 from bench.seed.api import seed_through_api
 from bench.seed.keys import write_key_file
@@ -117,7 +117,8 @@ def measure_endpoints(
     """Each of `endpoints` alone on `target` (started on servers of its own), in order; Locust's files go into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     measured = []
-    with served_target(target, log_dir=out, pg_dsn=pg_dsn, redis_url=redis_url, workers=workers) as running:
+    with served(target, log_dir=out, pg_dsn=pg_dsn, redis_url=redis_url, workers=workers) as started:
+        running = started.target
         progress(f"seeding {accounts} accounts x {deposits} deposits into {target} ...")
         seeded = asyncio.run(seed_through_api(running.base_url, Dataset(SeedSpec(accounts, deposits + 1, 1, 0, 1))))
         keys = out / ACCOUNT_KEYS

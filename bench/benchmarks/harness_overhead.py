@@ -29,7 +29,7 @@ from rich.table import Table
 from bench.benchmarks.errors import BenchmarkError, Progress, quiet
 from bench.benchmarks.launcher import FINISH_MARGIN, LocustJob, run_locust
 from bench.benchmarks.locust_stats import steady_rate
-from bench.benchmarks.serve import served_target
+from bench.benchmarks.serve import served
 from bench.report.rundata import RunData
 from bench.rundir.files import ALL
 from bench.seed.keys import write_keys
@@ -63,10 +63,10 @@ class Overhead(msgspec.Struct, frozen=True):
 def run_plain(users: int, processes: int, duration: float, warmup: float, work: Path) -> float:
     keys = work / "keys"
     write_keys(Dataset(SeedSpec(5000, 1, 1000, 0, 1)), keys)
-    with served_target("floor", log_dir=work, settings={"BENCH_FLOOR_DELAY": "none"}) as target:
+    with served("floor", log_dir=work, settings={"BENCH_FLOOR_DELAY": "none"}) as floor:
         job = LocustJob(
             LOCUSTFILE,
-            host=target.base_url,
+            host=floor.target.base_url,
             users=users,
             seconds=warmup + duration,
             name=PLAIN,

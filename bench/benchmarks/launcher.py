@@ -6,25 +6,20 @@ Locust stops itself after `--run-time`.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.benchmarks.cpu import GENERATOR_CPU_LIMIT, CpuUse, CpuWatch
+from bench.benchmarks.cpu import GENERATOR_CPU_LIMIT, CpuUse
 from bench.benchmarks.locust_stats import LocustEntry, read_entries
+from bench.benchmarks.watched import run_watched
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
-from bench.infra.processes import spawn, stop_process_tree
 from bench.run.loadgen import headless_argv
 from bench.rundir.steady import Percentiles
 from scenarios.hdr import merged, summary
 
 LOCUST = "locust"  # the CPU of Locust's process tree is reported under this name
-SAMPLE_PERIOD = 1.0
 FINISH_MARGIN = 120.0  # seconds Locust may take beyond its run time (start-up, stop timeout) before it is stopped
 STOP_TIMEOUT = 5  # seconds Locust gives running tasks after the run time
 SATURATION_WARNING = "CPU usage above 90%"  # what Locust logs when one of its processes saturates
@@ -79,27 +74,25 @@ def run_locust(job: LocustJob, out_dir: Path, *, watch: Mapping[str, Sequence[in
     (out_dir / f"{job.name}.command.txt").write_text(" ".join(argv) + "\n")
     log = out_dir / f"{job.name}.log"
     histograms = out_dir / f"{job.name}.histograms"
-    env = {**os.environ, **job.env}
+    env = dict(job.env)
     if job.histogram_dir_env is not None:
         env[job.histogram_dir_env] = str(histograms)
-    process = spawn(argv, env=env, log_path=log)
-    try:
-        cpu = CpuWatch({LOCUST: [process.pid], **(watch or {})})
-        deadline = time.monotonic() + job.seconds + FINISH_MARGIN
-        while process.poll() is None:
-            if time.monotonic() > deadline:
-                raise InfraError(f"Locust did not finish {job.name} in time.\n{log_tail(log)}")
-            cpu.sample()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=SAMPLE_PERIOD)  # the sampling period; returns at once when Locust exits
-    finally:
-        stop_process_tree(process)
+    finished = run_watched(
+        argv,
+        seconds=job.seconds,
+        log=log,
+        watch=watch or {},
+        env=env,
+        name=LOCUST,
+        margin=FINISH_MARGIN,
+        error=InfraError,
+    )
     stats = out_dir / f"{job.name}.json"
     if not stats.exists():
         raise InfraError(
-            f"Locust wrote no statistics for {job.name} (exit code {process.returncode}).\n{log_tail(log)}"
+            f"Locust wrote no statistics for {job.name} (exit code {finished.returncode}).\n{log_tail(log)}"
         )
-    use = cpu.use()
+    use = finished.cpu
     saturated = use[LOCUST].max_percent > GENERATOR_CPU_LIMIT * job.processes or SATURATION_WARNING in log.read_text()
     latency = None
     if job.histogram_dir_env is not None:

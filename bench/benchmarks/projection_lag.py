@@ -26,7 +26,7 @@ import msgspec
 
 from bench.benchmarks.cpu import GENERATOR_CPU_LIMIT, CpuUse, CpuWatch
 from bench.benchmarks.errors import BenchmarkError
-from bench.benchmarks.serve import served_target
+from bench.benchmarks.serve import served
 from bench.rundir.steady import Percentiles
 from scenarios.hdr import histogram_of, summary
 
@@ -129,9 +129,10 @@ def measure_lag(
     log_dir: Path,
 ) -> ProjectionLag:
     """`writers` writing and one probe reading back for `seconds`, on a cqrs target whose logs go into `log_dir`."""
-    with served_target(
+    with served(
         "cqrs", log_dir=log_dir, pg_dsn=pg_dsn, redis_url=redis_url, workers=workers, projectors=projectors
-    ) as target:
+    ) as cqrs:
+        target = cqrs.target
         load = _Load(target.base_url, seconds=seconds, probe_interval=probe_interval_ms / 1000)
         elapsed = asyncio.run(load.run(writers, accounts))
         stats = _ok(httpx.get(f"{target.base_url}/stats", timeout=TIMEOUT))

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench.infra.postgres import EmbeddedPostgres
+from bench.infra.redis import EmbeddedRedis
 from bench.infra.stack import Infrastructure
 from bench.infra.target_process import RunningTarget, server_settings, start_target
 from targets.registry import get_target
 
 
+@dataclass(frozen=True)
+class Served:
+    """A started target and the servers started for it."""
+
+    target: RunningTarget
+    infra: Infrastructure
+
+    def target_pids(self) -> list[int]:
+        """The API workers' parent and the companions (projectors): the target's processes, with their descendants."""
+        return [self.target.process.pid, *(companion.pid for companion in self.target.companions)]
+
+    def server_pids(self) -> list[int]:
+        """The embedded PostgreSQL and Redis, if started here (an external server's processes are not ours to watch)."""
+        servers = (self.infra.postgres, self.infra.redis)
+        return [server.pid for server in servers if isinstance(server, EmbeddedPostgres | EmbeddedRedis)]
+
+
 @contextmanager
-def served_target(
+def served(
     name: str,
     *,
     log_dir: Path,
@@ -21,7 +41,7 @@ def served_target(
     workers: int = 1,
     projectors: int | None = None,
     settings: Mapping[str, str] | None = None,
-) -> Iterator[RunningTarget]:
+) -> Iterator[Served]:
     """Start the servers target `name` needs (embedded unless a DSN / URL is given), then the target."""
     spec = get_target(name)
     with Infrastructure(
@@ -33,6 +53,6 @@ def served_target(
         env = {**server_settings(infra.database_dsn, infra.redis_url), **(settings or {})}
         target = start_target(spec, settings_env=env, log_dir=log_dir, workers=workers, projectors=projectors)
         try:
-            yield target
+            yield Served(target, infra)
         finally:
             target.stop()

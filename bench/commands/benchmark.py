@@ -40,6 +40,24 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def seeded_accounts_options(func: F) -> F:
+    """--accounts and --deposits: the accounts a benchmark seeds through the API, and their history."""
+    func = click.option(
+        "--deposits",
+        type=click.IntRange(0, 1_000),
+        default=20,
+        show_default=True,
+        help="Deposits per seeded account, so statements have history.",
+    )(func)
+    return click.option("--accounts", type=click.IntRange(1, 1_000_000), default=1_000, show_default=True)(func)
+
+
+def servers_options(func: F) -> F:
+    """--pg-dsn and --redis-url: external servers, else embedded ones are started."""
+    func = click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)(func)
+    return click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)(func)
+
+
 def progress(line: str) -> None:
     """Progress goes to standard error, so that standard output holds only the results."""
     console.print(line, markup=False)
@@ -82,16 +100,8 @@ def benchmark() -> None:
 @click.option("--users", type=click.IntRange(1, 10_000), default=64, show_default=True)
 @click.option("--seconds", type=click.FloatRange(1, 3600), default=30.0, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--accounts", type=click.IntRange(1, 1_000_000), default=1_000, show_default=True)
-@click.option(
-    "--deposits",
-    type=click.IntRange(0, 1_000),
-    default=20,
-    show_default=True,
-    help="Deposits per seeded account, so statements have history.",
-)
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
+@seeded_accounts_options
+@servers_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -164,8 +174,7 @@ def harness_overhead_command(
 @click.option("--projectors", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--probe-interval-ms", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--pg-dsn", envvar=PG_DSN_ENV, default=None)
-@click.option("--redis-url", envvar=REDIS_URL_ENV, default=None)
+@servers_options
 @json_option
 def projection_lag_command(
     seconds: float,
@@ -234,3 +243,88 @@ def seed_events_command(
             click.echo(rebuild_line(report))
             seeded = msgspec.structs.replace(seeded, rebuild=report)
     write_json(json_path, seeded)
+
+
+@benchmark.command("targets")
+@click.option("--seconds", type=click.IntRange(1, 3600), default=10, show_default=True, help="Measured per row.")
+@click.option(
+    "--warmup", type=click.IntRange(0, 600), default=1, show_default=True, help="Seconds of load thrown away per row."
+)
+@click.option(
+    "--connections",
+    type=click.IntRange(1, 10_000),
+    default=64,
+    show_default=True,
+    help="HTTP connections, and pgbench clients.",
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 64), default=2, show_default=True, help="wrk's and pgbench's threads."
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="API workers per target.")
+@seeded_accounts_options
+@click.option("--hot", is_flag=True, help="Also deposit on one hot account, crud and cqrs.")
+@click.option(
+    "--generator",
+    type=click.Choice(("auto", "wrk", "locust")),
+    default="auto",
+    show_default=True,
+    help="The HTTP load generator; auto: wrk if on PATH, else Locust (which tops out near 13k req/s).",
+)
+@servers_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the generators' logs, scripts and the targets' logs go (default: a new temporary directory).",
+)
+@json_option
+def targets_command(
+    seconds: int,
+    warmup: int,
+    connections: int,
+    threads: int,
+    workers: int,
+    accounts: int,
+    deposits: int,
+    hot: bool,
+    generator: str,
+    pg_dsn: str | None,
+    redis_url: str | None,
+    out: Path | None,
+    json_path: Path | None,
+) -> None:
+    """The benchmark the targets are judged by: every endpoint of floor, crud and cqrs, pgbench, and their ratios."""
+    if threads > connections:
+        raise click.UsageError(f"--threads {threads}: expected at most --connections ({connections})")
+    if accounts < connections:
+        raise click.UsageError(
+            f"--accounts {accounts}: expected at least --connections ({connections}), "
+            "so that each connection and each pgbench client deposits on accounts of its own"
+        )
+    from bench.benchmarks.judge import Plan, measure_targets
+    from bench.benchmarks.judge_table import notes, ratio_table, table
+
+    out = out or Path(tempfile.mkdtemp(prefix="cqrsb-targets-"))
+    plan = Plan(
+        seconds=seconds,
+        warmup=warmup,
+        connections=connections,
+        threads=threads,
+        workers=workers,
+        accounts=accounts,
+        deposits=deposits,
+        hot=hot,
+        generator=generator,
+        pg_dsn=pg_dsn,
+        redis_url=redis_url,
+    )
+    with measuring():
+        results = measure_targets(plan, out, progress=progress)
+    print_table(table(results))
+    print_table(ratio_table(results))
+    for line in notes(results):
+        click.echo(line)
+    write_json(json_path, results)
+    progress(f"generator logs, pgbench scripts and target logs in {out}")
+    if not results.valid:
+        raise click.ClickException(f"the run is invalid: {len(results.problems)} problem(s), listed above")

