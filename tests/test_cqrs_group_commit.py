@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 import asyncpg
 import pytest
 
+from bench.compare.target_settings import arm_settings
 from targets.common import contract
 from targets.common.service import Idempotency
 from targets.common.settings import SettingsError
@@ -205,6 +206,8 @@ def test_group_commit_is_a_setting_on_by_default_and_its_errors_name_the_key() -
     assert (off.group_commit, off.group_commit_max, off.appends_per_statement) == (False, 7, 0)
     assert CqrsSettings.from_env(off.to_env()) == off
     assert off.for_manifest()["group_commit"] is False
+    arm = arm_settings({"BENCH_CQRS_GROUP_COMMIT": False}, "arms[1].settings", "cqrs")  # an arm turns it off
+    assert CqrsSettings.from_env(arm).group_commit is False
     with pytest.raises(SettingsError, match="BENCH_CQRS_GROUP_COMMIT='maybe': expected on or off"):
         CqrsSettings.from_env({"BENCH_CQRS_GROUP_COMMIT": "maybe"})
     with pytest.raises(SettingsError, match="BENCH_CQRS_GROUP_COMMIT_MAX=0"):
