@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from dataclasses import dataclass
@@ -11,32 +12,39 @@ import asyncpg
 
 Database: TypeAlias = "asyncpg.Pool | asyncpg.Connection[asyncpg.Record]"
 
-# The first append of a stream creates its decision-state row and its first event together.
-APPEND_TO_NEW_STREAM = """
-WITH stream AS (
-    INSERT INTO streams (stream_id, type, version, balance, status, customer_id, total)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
+
+def _then_insert_event(stream_step: str, first_event_parameter: int) -> str:
+    """One append's statement: `stream_step` moves (or creates) the stream's row and returns it, and the
+    event is inserted only if it did, from the five parameters that start at `first_event_parameter`."""
+    event_parameters = ", ".join(f"${n}" for n in range(first_event_parameter, first_event_parameter + 5))
+    return f"""
+WITH stream AS ({stream_step}
     RETURNING stream_id, version
 )
 INSERT INTO events (stream_id, version, type, data, idempotency_key, request_fingerprint, response)
-SELECT stream_id, version, $8, $9, $10, $11, $12 FROM stream
+SELECT stream_id, version, {event_parameters} FROM stream
 RETURNING global_position
 """
+
+
+# The first append of a stream creates its decision-state row and its first event together.
+APPEND_TO_NEW_STREAM = _then_insert_event(
+    """
+    INSERT INTO streams (stream_id, type, version, balance, status, customer_id, total)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+    8,
+)
 
 # The optimistic-concurrency guard: the state row advances only from the version the
 # decision was made against. A concurrent append to the same stream makes this UPDATE
 # wait for its row lock and then re-check `version = $2` (READ COMMITTED), which fails,
 # so no event is inserted and the statement returns no row. Nothing else is locked.
-APPEND_TO_STREAM = """
-WITH stream AS (
+APPEND_TO_STREAM = _then_insert_event(
+    """
     UPDATE streams SET version = $3, balance = $4, status = $5
-    WHERE stream_id = $1 AND version = $2
-    RETURNING stream_id, version
+    WHERE stream_id = $1 AND version = $2""",
+    6,
 )
-INSERT INTO events (stream_id, version, type, data, idempotency_key, request_fingerprint, response)
-SELECT stream_id, version, $6, $7, $8, $9, $10 FROM stream
-RETURNING global_position
-"""
 
 # Many appends, at most one per stream, in one statement (so one transaction and one commit).
 # Each carries its own guard: an existing stream's row advances only from its expected version,
@@ -83,7 +91,10 @@ class AppendOutcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class AppendRequest:
-    """One event and the stream's state row after it, guarded by the version before it (None: a new stream)."""
+    """One event and the stream's state row after it, guarded by the version before it (None: a new stream).
+
+    The fields are in the order of APPEND_BATCH's parameters (one array per field).
+    """
 
     stream_id: uuid.UUID
     expected_version: int | None
@@ -98,6 +109,9 @@ class AppendRequest:
     idempotency_key: str | None
     fingerprint: str | None
     response: bytes | None
+
+
+_BATCH_COLUMNS = tuple(field.name for field in dataclasses.fields(AppendRequest))
 
 
 async def append_one(db: Database, request: AppendRequest) -> AppendOutcome:
@@ -123,21 +137,7 @@ async def append_batch(db: Database, requests: list[AppendRequest]) -> list[Appe
     Raises what the statement raised, having written nothing: a taken Idempotency-Key (or any other
     constraint) aborts the whole batch, and only `append_one` tells whose key it was.
     """
-    rows = await db.fetch(
-        APPEND_BATCH,
-        [r.stream_id for r in requests],
-        [r.expected_version for r in requests],
-        [r.stream_type for r in requests],
-        [r.version for r in requests],
-        [r.balance for r in requests],
-        [r.status for r in requests],
-        [r.customer_id for r in requests],
-        [r.total for r in requests],
-        [r.event_type for r in requests],
-        [r.data for r in requests],
-        [r.idempotency_key for r in requests],
-        [r.fingerprint for r in requests],
-        [r.response for r in requests],
-    )
+    columns = [[getattr(request, name) for request in requests] for name in _BATCH_COLUMNS]
+    rows = await db.fetch(APPEND_BATCH, *columns)
     appended = {row["stream_id"] for row in rows}
     return [AppendOutcome.APPENDED if r.stream_id in appended else AppendOutcome.VERSION_CONFLICT for r in requests]
