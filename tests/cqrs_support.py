@@ -27,10 +27,12 @@ from targets.cqrs.fold import AccountView, fold_dashboards, fold_stream, group_b
 from targets.cqrs.handlers import CommandHandlers
 from targets.cqrs.queries import QuerySide
 from targets.cqrs.readmodels import Namespace
+from targets.cqrs.settings import CqrsSettings
 from targets.cqrs.shards import ALL
 from targets.cqrs.waiter import AppliedVersions
 
 DEADLINE_SECONDS = 20.0
+GROUP_COMMIT_MAX = CqrsSettings.from_env({}).appends_per_statement  # the target's default
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = DEADLINE_SECONDS) -> None:
@@ -76,9 +78,13 @@ class CqrsStore:
     def store(self) -> EventStore:
         return EventStore(self.pool)
 
-    def handlers(self, *, attempts: int = 8, cache_size: int = 1_000) -> CommandHandlers:
-        """The write side as one API worker has it; two of these act like two workers."""
-        return CommandHandlers(self.store, attempts=attempts, cache=StateCache(cache_size))
+    def handlers(
+        self, *, attempts: int = 8, cache_size: int = 1_000, group_commit_max: int = GROUP_COMMIT_MAX
+    ) -> CommandHandlers:
+        """The write side as one API worker has it (group commit on unless `group_commit_max` is 0);
+        two of these act like two workers."""
+        store = EventStore(self.pool, group_commit_max=group_commit_max)
+        return CommandHandlers(store, attempts=attempts, cache=StateCache(cache_size))
 
     def queries(self) -> QuerySide:
         return QuerySide(self.client, self.namespace, AppliedVersions(self.client, self.namespace.channel), 0)

@@ -12,8 +12,9 @@ from targets.common import contract
 from targets.common.errors import ConcurrencyConflict, IdempotencyKeyReused, InsufficientFunds
 from targets.common.service import Idempotency
 from targets.cqrs import commands
+from targets.cqrs.appends import AppendOutcome
 from targets.cqrs.events import DepositMade
-from targets.cqrs.eventstore import AppendOutcome, apply_schema
+from targets.cqrs.eventstore import apply_schema
 from targets.cqrs.shards import shard_of
 from targets.cqrs.state import AccountState
 from tests.cqrs_support import CqrsStore

@@ -131,6 +131,8 @@ async def test_concurrent_mixed_commands_lose_no_event(client: httpx.AsyncClient
     stats = await _stats(client)
     assert [shard["events_behind"] for shard in stats["shards"]] == [0] * PROJECTORS
     assert [shard["shard"] for shard in stats["shards"]] == [f"{i}/{PROJECTORS}" for i in range(PROJECTORS)]
+    group_commit = (await client.get("/stats")).json()["write_side"]["group_commit"]
+    assert group_commit["largest_batch"] > 1, "concurrent commands were appended together"
 
 
 async def test_a_transaction_left_open_stalls_the_projection_visibly_until_it_ends(

@@ -1,9 +1,9 @@
-"""The PostgreSQL event store: appends (one statement, one round trip each) and the reads projectors need."""
+"""The PostgreSQL event store: appends (one statement and one round trip each, or per group commit) and the reads
+projectors need."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -14,39 +14,13 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from targets.common.service import Idempotency
+from targets.cqrs.appends import AppendOutcome, AppendRequest, Database, append_one
 from targets.cqrs.events import Event, RecordedEvent, decode_data, encode_data, stream_type, type_name
+from targets.cqrs.group_commit import GroupCommit
 from targets.cqrs.shards import Shard
 from targets.cqrs.state import AccountState, OrderState, StreamState
 
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
-Database: TypeAlias = "asyncpg.Pool | asyncpg.Connection[asyncpg.Record]"
-
-# The first append of a stream creates its decision-state row and its first event together.
-APPEND_TO_NEW_STREAM = """
-WITH stream AS (
-    INSERT INTO streams (stream_id, type, version, balance, status, customer_id, total)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
-    RETURNING stream_id, version
-)
-INSERT INTO events (stream_id, version, type, data, idempotency_key, request_fingerprint, response)
-SELECT stream_id, version, $8, $9, $10, $11, $12 FROM stream
-RETURNING global_position
-"""
-
-# The optimistic-concurrency guard: the state row advances only from the version the
-# decision was made against. A concurrent append to the same stream makes this UPDATE
-# wait for its row lock and then re-check `version = $2` (READ COMMITTED), which fails,
-# so no event is inserted and the statement returns no row. Nothing else is locked.
-APPEND_TO_STREAM = """
-WITH stream AS (
-    UPDATE streams SET version = $3, balance = $4, status = $5
-    WHERE stream_id = $1 AND version = $2
-    RETURNING stream_id, version
-)
-INSERT INTO events (stream_id, version, type, data, idempotency_key, request_fingerprint, response)
-SELECT stream_id, version, $6, $7, $8, $9, $10 FROM stream
-RETURNING global_position
-"""
 
 LOAD_STATE = "SELECT type, version, balance, status, customer_id, total FROM streams WHERE stream_id = $1"
 
@@ -151,12 +125,6 @@ class Cursor:
 START = Cursor(0, 0)
 
 
-class AppendOutcome(enum.Enum):
-    APPENDED = "appended"
-    VERSION_CONFLICT = "version_conflict"  # the stream moved on since the decision was made
-    KEY_TAKEN = "key_taken"  # another append already stored this Idempotency-Key
-
-
 @dataclass(frozen=True, slots=True)
 class Batch:
     horizon: int  # the snapshot xmin the batch was read below
@@ -195,8 +163,10 @@ def _state_columns(state: StreamState) -> tuple[int | None, str | None, uuid.UUI
 
 
 class EventStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, group_commit_max: int = 0) -> None:
+        """`group_commit_max` > 0: concurrent appends go to PostgreSQL together, up to that many per statement."""
         self.db = db
+        self.group_commit = GroupCommit(db, max_batch=group_commit_max) if group_commit_max > 0 else None
 
     async def load_state(self, stream_id: uuid.UUID) -> StreamState | None:
         row = await self.db.fetchrow(LOAD_STATE, stream_id)
@@ -212,26 +182,25 @@ class EventStore:
         response: bytes | None = None,
     ) -> AppendOutcome:
         """Append `event`, moving the stream from `expected` (None: a new stream) to `new_state`."""
-        key = idempotency.key if idempotency is not None else None
-        fingerprint = idempotency.fingerprint if idempotency is not None else None
-        event_columns = (type_name(event), encode_data(event), key, fingerprint, response if key else None)
-        try:
-            balance, status, customer_id, total = _state_columns(new_state)
-            if expected is None:
-                position = await self.db.fetchval(
-                    APPEND_TO_NEW_STREAM,
-                    *(stream_id, stream_type(event), new_state.version, balance, status, customer_id, total),
-                    *event_columns,
-                )
-            else:
-                position = await self.db.fetchval(
-                    APPEND_TO_STREAM, stream_id, expected.version, new_state.version, balance, status, *event_columns
-                )
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name == "events_idempotency_key":
-                return AppendOutcome.KEY_TAKEN
-            return AppendOutcome.VERSION_CONFLICT  # the primary key, the guard of last resort
-        return AppendOutcome.APPENDED if position is not None else AppendOutcome.VERSION_CONFLICT
+        balance, status, customer_id, total = _state_columns(new_state)
+        request = AppendRequest(
+            stream_id=stream_id,
+            expected_version=expected.version if expected is not None else None,
+            stream_type=stream_type(event),
+            version=new_state.version,
+            balance=balance,
+            status=status,
+            customer_id=customer_id,
+            total=total,
+            event_type=type_name(event),
+            data=encode_data(event),
+            idempotency_key=idempotency.key if idempotency is not None else None,
+            fingerprint=idempotency.fingerprint if idempotency is not None else None,
+            response=response if idempotency is not None else None,
+        )
+        if self.group_commit is not None:
+            return await self.group_commit.append(request)
+        return await append_one(self.db, request)
 
     async def stored_response(self, key: str) -> StoredResponse | None:
         row = await self.db.fetchrow(STORED_RESPONSE, key)

@@ -17,10 +17,11 @@ from targets.common.errors import ApiError, ConcurrencyConflict
 from targets.common.idempotency import encode_response, replay
 from targets.common.service import Idempotency, Written
 from targets.cqrs import commands, decide
+from targets.cqrs.appends import AppendOutcome
 from targets.cqrs.bus import CommandBus
 from targets.cqrs.cache import StateCache
 from targets.cqrs.events import AccountOpened, Event, OrderCreated
-from targets.cqrs.eventstore import AppendOutcome, EventStore
+from targets.cqrs.eventstore import EventStore
 from targets.cqrs.locks import StreamLocks
 from targets.cqrs.state import AccountState, OrderState, StreamState, evolve
 

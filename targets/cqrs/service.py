@@ -16,13 +16,14 @@ from targets.cqrs.bus import CommandBus
 from targets.cqrs.cache import StateCache
 from targets.cqrs.connections import postgres_pool, redis_client
 from targets.cqrs.eventstore import Cursor, EventStore
+from targets.cqrs.group_commit import GroupCommit
 from targets.cqrs.handlers import CommandHandlers
 from targets.cqrs.notify import AppendNotifier
 from targets.cqrs.queries import QuerySide
 from targets.cqrs.readmodels import Namespace
 from targets.cqrs.settings import CqrsSettings, require_redis_url
 from targets.cqrs.shards import Shard
-from targets.cqrs.stats import CqrsStats, Projection, ReadSide, ShardProjection, WriteSide
+from targets.cqrs.stats import CqrsStats, GroupCommitStats, Projection, ReadSide, ShardProjection, WriteSide
 from targets.cqrs.views import ViewCache
 from targets.cqrs.waiter import AppliedVersions
 
@@ -44,7 +45,7 @@ class CqrsService:
         self.client = client
         self.cqrs = cqrs
         self.namespace = Namespace(cqrs.namespace)
-        self.store = EventStore(pool)
+        self.store = EventStore(pool, group_commit_max=cqrs.appends_per_statement)
         self.notifier = notifier
         self.applied = applied
         self.handlers = CommandHandlers(
@@ -138,9 +139,21 @@ class CqrsService:
                 version_conflicts_retried=self.handlers.conflicts,
                 cached_states=len(self.handlers.cache),
                 notifies_sent=self.notifier.sent,
+                group_commit=_group_commit_stats(self.store.group_commit),
             ),
             read_side=ReadSide(
                 view_cache_hits=self.views.hits, view_cache_misses=self.views.misses, cached_views=len(self.views)
             ),
             pool=PoolStats(self.pool.get_size(), self.pool.get_idle_size()),
         )
+
+
+def _group_commit_stats(group_commit: GroupCommit | None) -> GroupCommitStats | None:
+    if group_commit is None:
+        return None
+    return GroupCommitStats(
+        batches=group_commit.batches,
+        appends=group_commit.appends,
+        largest_batch=group_commit.largest_batch,
+        retried_alone=group_commit.retried_alone,
+    )

@@ -19,6 +19,18 @@ def check_namespace(namespace: str, key: str = "BENCH_CQRS_NAMESPACE") -> str:
     return namespace
 
 
+SWITCH_VALUES = {"on": True, "off": False, "1": True, "0": False, "true": True, "false": False}
+
+
+def switch_setting(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    if raw.lower() not in SWITCH_VALUES:
+        raise SettingsError(f"{key}={raw!r}: expected on or off")
+    return SWITCH_VALUES[raw.lower()]
+
+
 @dataclass(frozen=True)
 class CqrsSettings:
     namespace: str  # every Redis key of the read side starts with "<namespace>:"
@@ -29,6 +41,8 @@ class CqrsSettings:
     batch_size: int  # events a projector applies per Lua script call
     poll_ms: int  # longest a projector waits for a NOTIFY before it looks for new events anyway
     min_poll_ms: int  # shortest time between a projector's polls (unless catching up), and between NOTIFYs
+    group_commit: bool  # an API worker's concurrent appends go to PostgreSQL together (targets/cqrs/group_commit.py)
+    group_commit_max: int  # appends per group-commit statement at most
     crash_after_batches: int  # test hook: >0 makes a projector SIGKILL itself mid-batch, after that many
 
     @classmethod
@@ -43,6 +57,8 @@ class CqrsSettings:
             batch_size=int_setting(env, "BENCH_CQRS_BATCH", 500, low=1, high=100_000),
             poll_ms=int_setting(env, "BENCH_CQRS_POLL_MS", 100, low=1, high=60_000),
             min_poll_ms=int_setting(env, "BENCH_CQRS_MIN_POLL_MS", 5, low=0, high=1_000),
+            group_commit=switch_setting(env, "BENCH_CQRS_GROUP_COMMIT", True),
+            group_commit_max=int_setting(env, "BENCH_CQRS_GROUP_COMMIT_MAX", 100, low=1, high=10_000),
             crash_after_batches=int_setting(env, "BENCH_CQRS_CRASH_AFTER_BATCHES", 0, low=0, high=1_000_000),
         )
 
@@ -57,8 +73,15 @@ class CqrsSettings:
             "BENCH_CQRS_BATCH": str(self.batch_size),
             "BENCH_CQRS_POLL_MS": str(self.poll_ms),
             "BENCH_CQRS_MIN_POLL_MS": str(self.min_poll_ms),
+            "BENCH_CQRS_GROUP_COMMIT": "on" if self.group_commit else "off",
+            "BENCH_CQRS_GROUP_COMMIT_MAX": str(self.group_commit_max),
             "BENCH_CQRS_CRASH_AFTER_BATCHES": str(self.crash_after_batches),
         }
+
+    @property
+    def appends_per_statement(self) -> int:
+        """The EventStore's `group_commit_max`: 0 with group commit off."""
+        return self.group_commit_max if self.group_commit else 0
 
     def for_manifest(self) -> dict[str, object]:
         recorded = asdict(self)

@@ -24,10 +24,18 @@ class Projection(msgspec.Struct, frozen=True):
     horizon_holder: dict[str, Any] | None  # the oldest transaction that holds the projectors' horizon back
 
 
+class GroupCommitStats(msgspec.Struct, frozen=True):
+    batches: int  # statements sent for batches of appends (a batch of one included)
+    appends: int  # appends they carried: appends / batches is the mean batch size
+    largest_batch: int
+    retried_alone: int  # appends of batches a constraint (a taken Idempotency-Key) or a deadlock aborted
+
+
 class WriteSide(msgspec.Struct, frozen=True):
     version_conflicts_retried: int
     cached_states: int
     notifies_sent: int
+    group_commit: GroupCommitStats | None = None  # None: group commit is off
 
 
 class ReadSide(msgspec.Struct, frozen=True):
