@@ -24,8 +24,8 @@ from bench.infra.logs import log_tail
 from bench.infra.postgres import embedded_program
 from scenarios.hdr import new_histogram, record_ms, summary
 from targets.common.contract import MAX_BALANCE
+from targets.cqrs.appends import APPEND_TO_STREAM
 from targets.cqrs.events import DepositMade
-from targets.cqrs.eventstore import APPEND_TO_STREAM
 from targets.crud.queries import DEPOSIT
 
 AMOUNT = 100
