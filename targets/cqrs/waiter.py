@@ -68,6 +68,8 @@ class AppliedVersions:
             return
         for entry in payload.split(b" "):
             stream, _, version = entry.rpartition(b":")
+            if not version.isdigit():
+                continue  # not a projector's "stream:version": nothing to wake or drop
             self._views.announced(stream, int(version))
             watchers = self._watchers.get(stream)
             if watchers:
