@@ -8,7 +8,16 @@ from collections.abc import Callable
 
 import pytest
 
-from bench.capacity.search import SearchPolicy, SearchResult, StepOutcome, Verdict, confirm_failures, search
+from bench.capacity.search import (
+    SearchPolicy,
+    SearchResult,
+    StepOutcome,
+    Verdict,
+    confirm_failures,
+    measured_step,
+    retry_spoiled,
+    search,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -248,3 +257,54 @@ def test_a_void_repeat_leaves_the_failure_standing() -> None:
     decided = confirm_failures(lambda rate: next(outcomes))(100.0)
     assert decided.verdict is Verdict.FAIL
     assert "repeat was void" in decided.reason
+
+
+SPOILED = StepOutcome(Verdict.VOID, "the event loop lagged", generator_spoiled=True)
+SERVER_FAILED = StepOutcome(Verdict.VOID, "the run did not complete: PostgreSQL died")
+
+
+def scripted(*outcomes: StepOutcome) -> tuple[Model, list[float]]:
+    """A step that answers `outcomes` in order, and the rates it was asked for."""
+    remaining, calls = list(outcomes), []
+
+    def step(rate: float) -> StepOutcome:
+        calls.append(rate)
+        return remaining.pop(0)
+
+    return step, calls
+
+
+def test_a_step_the_generator_spoiled_is_run_again_and_the_first_unspoiled_run_decides() -> None:
+    step, calls = scripted(SPOILED, SPOILED, StepOutcome(Verdict.FAIL, "p99 250 ms > 100 ms"))
+    decided = retry_spoiled(step, 3)(200.0)
+    assert calls == [200.0, 200.0, 200.0]
+    assert decided.verdict is Verdict.FAIL
+    assert decided.reason.startswith("p99 250 ms > 100 ms (after 2 earlier run(s) spoiled by the load generator")
+
+
+def test_retries_stop_at_their_limit_and_leave_the_step_void() -> None:
+    step, calls = scripted(SPOILED, SPOILED, StepOutcome(Verdict.PASS, "slo"))
+    decided = retry_spoiled(step, 1)(200.0)
+    assert len(calls) == 2
+    assert decided.verdict is Verdict.VOID
+    assert decided.retryable
+
+
+def test_a_void_the_generator_is_not_to_blame_for_is_not_retried() -> None:
+    step, calls = scripted(SERVER_FAILED, StepOutcome(Verdict.PASS, "slo"))
+    assert retry_spoiled(step, 3)(200.0) is SERVER_FAILED
+    assert len(calls) == 1
+
+
+def test_a_failure_is_confirmed_by_a_run_the_generator_did_not_spoil() -> None:
+    # FAIL, then its repeat: spoiled once, then a pass that decides the step.
+    step, calls = scripted(StepOutcome(Verdict.FAIL, "slo"), SPOILED, StepOutcome(Verdict.PASS, "slo met"))
+    decided = measured_step(step, confirm=True, retries=1)(300.0)
+    assert len(calls) == 3
+    assert decided.verdict is Verdict.PASS
+
+
+def test_without_retries_a_spoiled_step_stays_void() -> None:
+    step, calls = scripted(SPOILED, StepOutcome(Verdict.PASS, "slo"))
+    assert measured_step(step, confirm=True, retries=0)(300.0) is SPOILED
+    assert len(calls) == 1

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bench.commands.compare import EXIT_SLO_FAILED
@@ -15,6 +19,7 @@ from bench.report.format import number
 from bench.report.location import SUMMARY_JSON
 from bench.rundir.files import ALL
 from bench.rundir.read import read_data_checks, read_manifest, read_steady
+from bench.rundir.validity import FindingKind, Validity
 from tests.cli_support import BenchCli
 
 pytestmark = pytest.mark.timeout(600)
@@ -52,6 +57,12 @@ def scenario_mean_ms(run: Path) -> float:
     return sum(s.mean_ms * s.count for s in endpoints) / sum(s.count for s in endpoints)
 
 
+def validity_of(run: Path) -> Validity:
+    found = read_manifest(run).validity
+    assert found is not None, f"{run}: the run was not judged"
+    return found
+
+
 def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) -> None:
     result = bench_process("compare", "--quick", "--out", str(tmp_path / "reports"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -61,9 +72,21 @@ def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) ->
         assert (report / name).stat().st_size > 0, name
     assert len(list((report / "plots").glob("*.png"))) >= 4
     runs = sorted((report / "runs").iterdir())
-    tags = [read_manifest(run).experiment for run in runs]
-    arms = [(tag.arm, tag.repetition) for tag in tags if tag is not None]
-    assert arms == [("crud", 0), ("cqrs", 0), ("crud", 1), ("cqrs", 1)]
+    tags = [tag for tag in (read_manifest(run).experiment for run in runs) if tag is not None]
+    validities = [validity_of(run) for run in runs]
+    for tag, validity in zip(tags, validities, strict=True):
+        assert tag.attempt in (1, 2)
+        if tag.attempt == 1 and not validity.valid:
+            assert validity.spoiled_by_generator, validity.findings
+    # Interleaved; a repetition the load generator spoiled is run again once, at once (generator_retries = 1).
+    decided = [
+        (tag.arm, tag.repetition)
+        for tag, validity in zip(tags, validities, strict=True)
+        if validity.valid or tag.attempt == 2
+    ]
+    assert decided == [("crud", 0), ("cqrs", 0), ("crud", 1), ("cqrs", 1)]
+    valid = [(run, tag.arm) for run, tag, validity in zip(runs, tags, validities, strict=True) if validity.valid]
+    assert {arm for _, arm in valid} == {"crud", "cqrs"}, [validity.findings for validity in validities]
     checks = [read_data_checks(run) for run in runs]
     assert all(found is not None and found.passed for found in checks), checks
 
@@ -72,9 +95,9 @@ def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) ->
     summary = read_summary((report / SUMMARY_JSON).read_bytes())
     latency = next(metric for metric in summary.metrics if metric.label == HEADLINE[0])
     # The headline's figure: per run, the mean over every scenario request (visibility probes, which poll,
-    # left out) of that run's steady state; then the mean over the arm's repetitions.
+    # left out) of that run's steady state; then the mean over the arm's valid repetitions.
     for arm, column in (("crud", 1), ("cqrs", 2)):
-        measured = [scenario_mean_ms(run) for run, (name, _) in zip(runs, arms, strict=True) if name == arm]
+        measured = [scenario_mean_ms(run) for run, name in valid if name == arm]
         mean = latency.arms[arm].mean
         assert mean == pytest.approx(sum(measured) / len(measured), rel=1e-6)
         assert rows[0][column].startswith(f"{mean:.2f} ms")
@@ -237,7 +260,9 @@ def test_the_headline_shows_each_arms_searched_write_capacity_and_bench_report_r
     assert slow.limit < 200 <= slow.upper, slow.explanation
     assert [step.rate for step in slow.steps][:3] == [50, 100, 200]
     assert slow.steps[2].verdict == "fail"
-    assert len(slow.steps[2].runs) == 2
+    # The failure and its confirming repeat, with any run the load generator spoiled (and so ran again) between.
+    third = [validity_of(report / "capacity" / "slow" / "runs" / run) for run in slow.steps[2].runs]
+    assert [validity.spoiled_by_generator for validity in third].count(False) == 2, third
     assert (fast.limit, fast.upper, fast.bounded_by) == (200, None, "max_steps"), fast.explanation
     # Acknowledged writes/s of the best step: a share of its actions (the mix is write-heavy).
     assert fast.writes_per_s is not None
@@ -253,7 +278,8 @@ def test_the_headline_shows_each_arms_searched_write_capacity_and_bench_report_r
                 tag = read_manifest(report / "capacity" / name / "runs" / run).capacity
                 assert tag is not None
                 assert (tag.arm, tag.step) == (name, step.step)
-    assert len(list((report / "runs").iterdir())) == 2
+    repetitions = [validity_of(run) for run in (report / "runs").iterdir()]
+    assert [validity.spoiled_by_generator for validity in repetitions].count(False) == 2, repetitions
 
     lines = (report / "report.md").read_text().splitlines()
     start = lines.index("| Metric | slow | fast | Delta |")
@@ -268,3 +294,73 @@ def test_the_headline_shows_each_arms_searched_write_capacity_and_bench_report_r
     assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
     assert (tmp_path / "rebuilt" / SUMMARY_JSON).read_bytes() == (report / SUMMARY_JSON).read_bytes()
     assert (tmp_path / "rebuilt" / "capacity" / "slow" / "runs").is_dir()
+
+
+STALL_SECONDS = 0.15  # of every STALL_PERIOD: each second's worst wake-up is far over the 20 ms limit
+STALL_PERIOD = 0.5
+
+
+def locust_processes(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        found = root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    return [process for process in found if _is_locust(process)]
+
+
+def _is_locust(process: psutil.Process) -> bool:
+    try:
+        return "locust" in process.cmdline()[:3]
+    except psutil.Error:
+        return False
+
+
+def stall_the_first_generator(bench_pid: int, done: threading.Event) -> None:
+    """A planted fault: SIGSTOP the first run's Locust processes for 150 ms of every 500 ms, until they exit."""
+    root = psutil.Process(bench_pid)
+    deadline = time.monotonic() + 90
+    stalled: list[psutil.Process] = []
+    while not stalled and not done.is_set() and time.monotonic() < deadline:
+        stalled = locust_processes(root)
+        done.wait(0.05)
+    while stalled and not done.is_set():
+        stalled = [process for process in stalled if process.is_running() and process.status() != "zombie"]
+        for process in stalled:
+            process.send_signal(signal.SIGSTOP)
+        time.sleep(STALL_SECONDS)  # the fault's own duty cycle, not a wait for a condition
+        for process in stalled:
+            process.send_signal(signal.SIGCONT)
+        done.wait(STALL_PERIOD - STALL_SECONDS)
+
+
+def test_a_repetition_the_load_generator_spoiled_is_run_again_and_excluded(tmp_path: Path) -> None:
+    experiment = tmp_path / "spoiled.toml"
+    experiment.write_text(SLO_EXPERIMENT)
+    sets = ["generator_retries=1", "slos=[]", "load.duration=4s", "arms.slow.floor_delay=none"]
+    argv = [sys.executable, "-m", "bench", "compare", str(experiment), "--out", str(tmp_path / "reports")]
+    argv += [arg for text in sets for arg in ("--set", text)]
+    env = {**os.environ, "COLUMNS": "200"}
+    done = threading.Event()
+    with subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as bench:
+        staller = threading.Thread(target=stall_the_first_generator, args=(bench.pid, done), daemon=True)
+        staller.start()
+        try:
+            stdout, stderr = bench.communicate(timeout=240)
+        finally:
+            done.set()
+            staller.join(timeout=5)
+    assert bench.returncode == 0, stderr[-3000:]
+    report = Path(stdout.strip().splitlines()[-1])
+    runs = sorted((report / "runs").iterdir())
+    tags = [read_manifest(run).experiment for run in runs]
+    said = [(tag.arm, tag.attempt) for tag in tags if tag is not None]
+    assert said[:2] == [("fast", 1), ("fast", 2)], said
+    spoiled = validity_of(runs[0])
+    assert spoiled.spoiled_by_generator, spoiled.findings
+    assert {finding.kind for finding in spoiled.findings} == {FindingKind.LOOP_LAG}
+    assert ("slow", 1) in said
+    summary = read_summary((report / SUMMARY_JSON).read_bytes())
+    assert runs[0].name in [excluded.run for excluded in summary.validity.excluded]
+    assert "fast 1/1, attempt 2" in stderr

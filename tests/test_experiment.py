@@ -60,6 +60,7 @@ def test_the_shipped_experiments_load() -> None:
 def test_defaults_fill_what_a_minimal_file_leaves_out() -> None:
     experiment = parse_experiment(minimal())
     assert experiment.repeats == 3
+    assert experiment.generator_retries == 1
     assert experiment.load.mix == "balanced"
     assert experiment.data.accounts == 5_000
 
@@ -92,6 +93,8 @@ BAD_EXPERIMENTS = pytest.mark.parametrize(
         ({"load.user": 10}, "[load] has no key 'user'; expected one of"),
         ({"repeat": 2}, "the experiment has no key 'repeat'"),
         ({"repeats": 0}, "repeats = 0: expected an integer from 1 to 100"),
+        ({"generator_retries": 6}, "generator_retries = 6: expected a value from 0 to 5"),
+        ({"generator_retries": "once"}, "generator_retries = 'once': expected an integer"),
         ({"arms.0.target": "mongo"}, "arms[0].target = 'mongo': expected one of cqrs, crud, floor"),
         ({"arms.1.name": "a"}, "the name 'a' is used twice"),
         ({"arms.0.workers": 0}, "arms[0].workers = 0: expected a value from 1 to 64"),

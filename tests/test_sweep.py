@@ -106,15 +106,15 @@ def write_validity_inputs(run: Path, *, generator_cpu: float, actions_per_second
 
 
 @pytest.mark.parametrize(
-    ("generator_cpu", "latency_ms", "verdict", "said"),
+    ("generator_cpu", "latency_ms", "verdict", "said", "spoiled"),
     [
-        (99.0, 900.0, Verdict.VOID, "the load generator saturated"),  # whatever the target did
-        (20.0, 900.0, Verdict.FAIL, "the target could not keep up"),  # 10 users x 0.9 s at 10/s: all busy
-        (20.0, 5.0, Verdict.VOID, "the generator did not keep its schedule"),  # users idle, rate short
+        (99.0, 900.0, Verdict.VOID, "the load generator saturated", True),  # whatever the target did
+        (20.0, 900.0, Verdict.FAIL, "the target could not keep up", False),  # 10 users x 0.9 s at 10/s: all busy
+        (20.0, 5.0, Verdict.VOID, "the generator did not keep its schedule", True),  # users idle, rate short
     ],
 )
 def test_who_is_to_blame_for_a_rate_that_fell_short(
-    tmp_path: Path, generator_cpu: float, latency_ms: float, verdict: Verdict, said: str
+    tmp_path: Path, generator_cpu: float, latency_ms: float, verdict: Verdict, said: str, spoiled: bool
 ) -> None:
     # bench/run/validity.py's own findings: 10 actions/s achieved of the 100 asked.
     write_validity_inputs(tmp_path, generator_cpu=generator_cpu, actions_per_second=10)
@@ -124,6 +124,7 @@ def test_who_is_to_blame_for_a_rate_that_fell_short(
     outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, validity=validity), P99)
     assert outcome.verdict is verdict, outcome.reason
     assert outcome.reason.startswith(said) or said in outcome.reason, outcome.reason
+    assert outcome.retryable is spoiled  # the generator's doing: another run may be valid
 
 
 def test_a_run_cut_short_is_the_targets_failure_only_when_the_target_died() -> None:
@@ -137,7 +138,9 @@ def test_a_run_cut_short_is_the_targets_failure_only_when_the_target_died() -> N
     )
     # The same words from a server's death: the kind decides, not the wording.
     server = Ending(EndKind.SERVER_DIED, "target crud projector 0 was killed by signal 9 during the run")
-    assert judge_rate_step(run_data(sent_ms=fast, intended_ms=fast, ended=server), P99).verdict is Verdict.VOID
+    server_died = judge_rate_step(run_data(sent_ms=fast, intended_ms=fast, ended=server), P99)
+    assert server_died.verdict is Verdict.VOID
+    assert not server_died.retryable  # not the generator's doing: no retry
     failed = Ending(EndKind.LOCUST_FAILED, "Locust exited with code 2.\nits log")
     outcome = judge_rate_step(run_data(sent_ms=fast, intended_ms=fast, ended=failed), P99)
     assert (outcome.verdict, outcome.reason) == (Verdict.VOID, "the run did not complete: Locust exited with code 2.")
@@ -249,6 +252,7 @@ def test_the_report_shows_the_limit_the_knee_the_fit_and_the_plan(tmp_path: Path
         (["--target", "floor", "--slo", "p99<1s", "--start-rate", "50", "--max-rate", "10"], "ceiling must be"),
         (["--target", "floor", "--slo", "p99<1s", "--think-time", "1s"], "expected --concurrency with it"),
         (["--target", "floor", "--slo", "p99<1s", "--floor-delay", "stall:2s/1s"], "0 < blocked time < period"),
+        (["--target", "floor", "--slo", "p99<1s", "--generator-retries", "9"], "9 is not in the range 0<=x<=5"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_sentence(bench: BenchCli, tmp_path: Path, args: list[str], expected: str) -> None:
@@ -287,9 +291,11 @@ def test_a_bad_experiment_name_or_override_exits_2(
 
 def test_a_sweep_takes_an_experiment_by_name_with_its_keys_set() -> None:
     args = ["projectors", "--set", "arms.two-projectors.projectors=3", "--set", 'slos=["p99 < 20ms"]']
+    args += ["--set", "generator_retries=2"]
     params = sweep.make_context("sweep", args).params
     definition = definition_from(params.pop("experiment"), params)
     assert definition.name == "cqrs-projectors-sweep"
+    assert definition.generator_retries == 2  # the experiment's, --generator-retries not given
     assert [(arm.name, arm.projectors) for arm in definition.arms] == [("one-projector", 1), ("two-projectors", 3)]
     assert [slo.text for slo in definition.slos] == ["p99 < 20ms"]
 
@@ -338,7 +344,7 @@ def test_a_sweep_of_the_floor_finds_the_limit_its_in_flight_users_allow(tmp_path
     assert all("could not keep up" in step["reason"] or "p99<300ms" in step["reason"] for step in failed)
     # A failing step counts only when its repeat fails as well: over capacity, it does.
     assert all(step["reason"].startswith("failed twice") for step in failed)
-    assert "(repeat): asked" in result.stderr
+    assert "(attempt 2): asked" in result.stderr
     assert "void" not in {step["verdict"] for step in found["steps"]}
     for step in found["steps"]:
         assert (report / step["run"] / "manifest.json").is_file()
@@ -377,6 +383,8 @@ def test_a_stall_of_the_target_shows_in_the_latency_from_the_intended_start_only
         "--warmup",
         "1s",
         "--no-confirm",
+        "--generator-retries",
+        "3",
         "--out",
         str(tmp_path / "reports"),
         cwd=tmp_path,

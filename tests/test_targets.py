@@ -131,6 +131,7 @@ def test_bench_run_drives_the_outside_target(tmp_path: Path) -> None:
 EXPERIMENT = """
 name = "outside"
 repeats = 1
+generator_retries = 3  # three steady seconds: one late wake-up of the generator's loop spoils a run
 
 [load]
 scenario = "banking"
@@ -161,7 +162,7 @@ def test_bench_compare_drives_the_outside_target(tmp_path: Path) -> None:
     report = Path(result.stdout.strip().splitlines()[-1])
     runs = sorted((report / "runs").iterdir())
     manifests = [read_manifest(run) for run in runs]
-    assert sorted(m.settings.target or "" for m in manifests) == ["echo", "floor"]
+    assert {m.settings.target for m in manifests} == {"echo", "floor"}
     assert all(m.complete for m in manifests)
     summary = read_summary((report / SUMMARY_JSON).read_bytes())
     assert summary.arm_names == ["floor", "echo"]

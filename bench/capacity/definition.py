@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from bench.capacity.search import SearchPolicy
-from bench.compare.experiment import Arm, Servers
+from bench.compare.experiment import DEFAULT_GENERATOR_RETRIES, Arm, Servers
 from bench.report.slo import Slo
 from bench.run.load import MAX_ACTIONS_PER_USER_SECOND, OPEN_MODEL_RAMP_SECONDS, open_model_users
 from bench.run.settings import LoadSettings
@@ -40,6 +40,7 @@ class SweepDefinition:
     plan_rate: float | None = None  # plan nodes for this many actions/s
     headroom: float = 0.3
     confirm_failures: bool = True  # a failing rate step is repeated; it fails only if the repeat fails too
+    generator_retries: int = DEFAULT_GENERATOR_RETRIES  # times a step the load generator spoiled is run again
     servers: Servers = field(default_factory=Servers)
 
     def worker_counts(self, arm: Arm) -> tuple[int, ...]:

@@ -36,6 +36,11 @@ class StepOutcome:
     reason: str  # which SLO failed, why the step is void, or what passed
     achieved_rate: float | None = None  # None when the step did not measure it
     measures: dict[str, float] = field(default_factory=dict)
+    generator_spoiled: bool = False  # VOID because the load generator was not valid: another run may be
+
+    @property
+    def retryable(self) -> bool:
+        return self.verdict is Verdict.VOID and self.generator_spoiled
 
 
 @dataclass(frozen=True)
@@ -259,3 +264,33 @@ def confirm_failures(step: Callable[[float], StepOutcome]) -> Callable[[float], 
         return replace(first, reason=f"{first.reason} (its repeat was void: {repeat.reason})")
 
     return confirmed
+
+
+def retry_spoiled(step: Callable[[float], StepOutcome], retries: int) -> Callable[[float], StepOutcome]:
+    """`step`, except that a step the load generator spoiled is run again, up to `retries` times.
+
+    A lagging event loop or a saturated Locust core says nothing about the target, and on a shared machine
+    it comes and goes (stalls of 100-700 ms once or twice in ten seconds were seen here at 30% CPU); the
+    first run that is not spoiled decides. When every run is spoiled, the step stays void.
+    """
+
+    def retried(rate: float) -> StepOutcome:
+        spoiled: list[StepOutcome] = []
+        outcome = step(rate)
+        while outcome.retryable and len(spoiled) < retries:
+            spoiled.append(outcome)
+            outcome = step(rate)
+        if not spoiled:
+            return outcome
+        before = f"{len(spoiled)} earlier run(s) spoiled by the load generator, the first: {spoiled[0].reason}"
+        return replace(outcome, reason=f"{outcome.reason} (after {before})")
+
+    return retried
+
+
+def measured_step(
+    attempt: Callable[[float], StepOutcome], *, confirm: bool, retries: int
+) -> Callable[[float], StepOutcome]:
+    """One search step from single runs: spoiled runs retried, then (with `confirm`) a failure confirmed."""
+    retried = retry_spoiled(attempt, retries) if retries else attempt
+    return confirm_failures(retried) if confirm else retried

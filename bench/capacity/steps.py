@@ -124,12 +124,13 @@ def judge_rate_step(run: RunData, slos: Sequence[Slo]) -> StepOutcome:
         return _incomplete(run, measures, achieved)
     generator, shortfall, other = _reasons(run)
     if generator or other:
-        return StepOutcome(Verdict.VOID, "; ".join(generator + other), achieved, measures)
+        spoiled = bool(generator) and not other  # another run may be valid; no steady state would repeat
+        return StepOutcome(Verdict.VOID, "; ".join(generator + other), achieved, measures, generator_spoiled=spoiled)
     failed: list[str] = []
     if shortfall:
         target_to_blame, sentence = _shortfall(measures, "; ".join(shortfall))
         if not target_to_blame:
-            return StepOutcome(Verdict.VOID, sentence, achieved, measures)
+            return StepOutcome(Verdict.VOID, sentence, achieved, measures, generator_spoiled=True)
         failed.append(sentence)
     results = [check_run(slo, metrics) for slo in slos]
     failed += [f"{result.slo.text}: {result.detail}" for result in results if not result.passed]

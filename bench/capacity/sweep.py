@@ -19,7 +19,7 @@ from bench.capacity.definition import SweepDefinition
 from bench.capacity.outcome import ArmCapacity, ConcurrencySweep, LevelPoint, RateSearch, SweepOutcome
 from bench.capacity.planning import plan_nodes
 from bench.capacity.report import write_capacity_report
-from bench.capacity.search import StepOutcome, Verdict, confirm_failures, search
+from bench.capacity.search import StepOutcome, Verdict, measured_step, search
 from bench.capacity.steps import LEVEL_VALID, judge_level, judge_rate_step
 from bench.capacity.usl import UslResult, fit_usl
 from bench.compare.experiment import Arm
@@ -83,7 +83,7 @@ class _Sweeper:
 
         def attempt(rate: float) -> StepOutcome:
             number = len(found.outcomes) + 1
-            again = " (repeat)" if attempts else ""
+            again = f" (attempt {len(attempts) + 1})" if attempts else ""
             what = f"{arm.name}, {workers} worker(s), step {number}{again}: asked {_rate(rate)}"
             recorded = _Step("rate", step=number, rate=rate, attempt=len(attempts) + 1)
             run = self.run_step(arm, workers, self.definition.rate_load(rate), what, recorded)
@@ -92,7 +92,8 @@ class _Sweeper:
             self.say(what, outcome)
             return outcome
 
-        measure = confirm_failures(attempt) if self.definition.confirm_failures else attempt
+        definition = self.definition
+        measure = measured_step(attempt, confirm=definition.confirm_failures, retries=definition.generator_retries)
 
         def step(rate: float) -> StepOutcome:
             attempts.clear()

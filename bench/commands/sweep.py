@@ -16,7 +16,7 @@ from bench.commands.ending import end_as_it_ended
 from bench.commands.experiments import experiment_argument, given_experiment, set_option
 from bench.commands.options import checked, cpu_request, placement_options, server_options
 from bench.commands.params import Counts, DelayType, Duration, Fraction, ThinkTime
-from bench.compare.experiment import Arm, Experiment, Servers
+from bench.compare.experiment import DEFAULT_GENERATOR_RETRIES, MAX_GENERATOR_RETRIES, Arm, Experiment, Servers
 from bench.compare.overrides import Override
 from bench.infra.cpus import CpuRequest
 from bench.report.location import REPORTS
@@ -144,8 +144,15 @@ def definition_from(given: str | None, options: dict[str, Any]) -> SweepDefiniti
         plan_rate=options["plan_rate"],
         headroom=options["headroom"],
         confirm_failures=options["confirm"],
+        generator_retries=_generator_retries(experiment, options["generator_retries"]),
         servers=Servers(options["pg_dsn"] or None, options["redis_url"] or None, _cpus(experiment, options)),
     )
+
+
+def _generator_retries(experiment: Experiment | None, given: int | None) -> int:
+    if given is not None:
+        return given
+    return experiment.generator_retries if experiment is not None else DEFAULT_GENERATOR_RETRIES
 
 
 @click.command()
@@ -262,6 +269,13 @@ def definition_from(given: str | None, options: dict[str, Any]) -> SweepDefiniti
     show_default=True,
     help="Repeat a failing rate step; it fails only if the repeat does not pass (one stall of a shared "
     "machine should not set a limit).",
+)
+@click.option(
+    "--generator-retries",
+    type=click.IntRange(0, MAX_GENERATOR_RETRIES),
+    default=None,
+    help="Run a step again, up to this many times, when the load generator spoiled it (its event loop "
+    "lagged or its core saturated) [default: the experiment's generator_retries, else 1].",
 )
 @click.option("--quick", is_flag=True, help="Short steps, a coarser resolution and at most 6 steps per search.")
 @click.option(

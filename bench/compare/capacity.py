@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.capacity.definition import SweepDefinition
-from bench.capacity.search import SearchResult, StepOutcome, confirm_failures, search
+from bench.capacity.search import SearchResult, StepOutcome, measured_step, search
 from bench.capacity.steps import judge_rate_step
 from bench.compare.experiment import CapacitySettings, Experiment, Servers
 from bench.report.location import capacity_runs
@@ -53,6 +53,7 @@ def capacity_definition(experiment: Experiment, capacity: CapacitySettings, serv
         slos=capacity.slos,
         policy=capacity.policy(),
         in_flight=capacity.in_flight,
+        generator_retries=experiment.generator_retries,
         servers=servers,
     )
 
@@ -84,6 +85,7 @@ class _ArmSearch:
             resolution=self.capacity.resolution,
             max_steps=policy.max_steps,
             confirm_failures=self.definition.confirm_failures,
+            generator_retries=self.definition.generator_retries,
         )
 
     def attempt(self, rate: float) -> StepOutcome:
@@ -92,7 +94,7 @@ class _ArmSearch:
         settings = arm.run_settings(self.definition.rate_load(rate), self.definition.data, out, self.definition.servers)
         # Steps are short: the data checks would take longer than some steps (as in `bench sweep`).
         settings = dataclasses.replace(settings, check_invariants=False)
-        again = " (repeat)" if self.attempts else ""
+        again = f" (attempt {self.attempts + 1})" if self.attempts else ""
         title = f"{arm.name} capacity, step {self.steps_done + 1}{again}: asked {rate:,.0f} actions/s"
         run = execute_run(settings, self.console, title=title, capacity=self.tag(rate))
         if run.interrupted or run.exit_code is not None:
@@ -105,7 +107,8 @@ class _ArmSearch:
         return outcome
 
     def run(self) -> SearchResult:
-        measure = confirm_failures(self.attempt) if self.definition.confirm_failures else self.attempt
+        definition = self.definition
+        measure = measured_step(self.attempt, confirm=definition.confirm_failures, retries=definition.generator_retries)
 
         def step(rate: float) -> StepOutcome:
             self.attempts = 0

@@ -2,6 +2,7 @@
 
     name = "crud-vs-cqrs"
     repeats = 3
+    generator_retries = 1       # a run the load generator spoiled (loop lag, a saturated core) is run again
     slos = ["p95(reads) < 50ms", "errors < 0.1%"]
 
     [load]                      # the same load for every arm
@@ -72,6 +73,8 @@ from targets.registry import target_names
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios" / "experiments"
 DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
 MAX_REPEATS = 100
+DEFAULT_GENERATOR_RETRIES = 1
+MAX_GENERATOR_RETRIES = 5
 MAX_CAPACITY_STEPS = 100
 # --quick: the capacity search's steps at most this long, and at most this many of them.
 QUICK_STEP_SECONDS, QUICK_WARMUP_SECONDS, QUICK_MAX_STEPS = 3.0, 2.0, 2
@@ -179,6 +182,7 @@ class Experiment:
     claim: Claim | None = None  # [claim]: published figures the report checks against the measurement
     quick_users: int | None = None  # [quick] users: the users of --quick (default: at most 100)
     capacity: CapacitySettings | None = None  # None: the write capacity is not measured
+    generator_retries: int = DEFAULT_GENERATOR_RETRIES  # times a spoiled repetition or capacity step is run again
 
     @property
     def baseline(self) -> Arm:
@@ -220,6 +224,7 @@ class Experiment:
             "description": self.description,
             "source": self.source,
             "repeats": self.repeats,
+            "generator_retries": self.generator_retries,
             "load": self.load.as_manifest(),
             "data": vars(self.data),
             "arms": [arm.as_dict() for arm in self.arms],
@@ -261,6 +266,8 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
     repeats = top.get("repeats", int, default=3)
     if not 1 <= repeats <= MAX_REPEATS:
         raise ExperimentError(f"repeats = {repeats}: expected an integer from 1 to {MAX_REPEATS}")
+    generator_retries = top.get("generator_retries", int, default=DEFAULT_GENERATOR_RETRIES)
+    _in_range(top, "generator_retries", generator_retries, 0, MAX_GENERATOR_RETRIES)
     load = _load(_Table(top.get("load", dict, required=True), "load"))
     data = _data(_Table(top.get("data", dict, default={}), "data"), load.seed)
     arms_raw = top.get("arms", list, required=True)
@@ -297,6 +304,7 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
         claim=claim,
         quick_users=quick_users,
         capacity=capacity,
+        generator_retries=generator_retries,
     )
 
 

@@ -5,7 +5,10 @@ With a [capacity] table, each arm's write-capacity search follows the repetition
 its step runs are kept under capacity/<arm>/runs/ and the report derives the capacity from them.
 
 A run that fails (a crashed target, a server that died) is kept, marked incomplete by `bench
-run`, and left out of the statistics by the report; the experiment goes on with the next run.
+run`, and left out of the statistics by the report; the experiment goes on with the next run. A run
+the load generator spoiled (its event loop lagged, its core saturated) is kept and excluded too, and
+the repetition is run again, up to the experiment's generator_retries times, at once: another arm's
+run in between would be a different comparison than the one planned.
 Ctrl-C or SIGTERM ends it at once, after writing the report of the runs done so far.
 """
 
@@ -43,7 +46,9 @@ def plan(experiment: Experiment) -> list[tuple[int, int, Arm]]:
     return [(rep, index, arm) for rep in range(experiment.repeats) for index, arm in enumerate(experiment.arms)]
 
 
-def experiment_tag(experiment: Experiment, repetition: int, arm_index: int, aa: bool) -> ExperimentTag:
+def experiment_tag(
+    experiment: Experiment, repetition: int, arm_index: int, aa: bool, attempt: int = 1
+) -> ExperimentTag:
     return ExperimentTag(
         name=experiment.name,
         arm=experiment.arms[arm_index].name,
@@ -55,6 +60,7 @@ def experiment_tag(experiment: Experiment, repetition: int, arm_index: int, aa: 
         slos=[slo.text for slo in experiment.slos],
         aa=aa,
         definition=experiment.as_dict(),
+        attempt=attempt,
     )
 
 
@@ -71,19 +77,23 @@ def run_experiment(
     )
     for number, (repetition, arm_index, arm) in enumerate(steps):
         settings = arm.run_settings(experiment.load, experiment.data, runs_dir, servers)
-        title = f"{arm.name} {repetition + 1}/{experiment.repeats}"
-        started = time.monotonic()
-        run = execute_run(
-            settings,
-            console,
-            title=title,
-            remaining_after=per_run * (len(steps) - number - 1),
-            experiment=experiment_tag(experiment, repetition, arm_index, aa),
-        )
-        per_run = time.monotonic() - started  # the next estimate: measured, not assumed
-        outcome.runs.append(run)
-        _say(console, title, run)
-        if run.interrupted or run.exit_code is not None:
+        for attempt in range(1, experiment.generator_retries + 2):
+            again = f", attempt {attempt}" if attempt > 1 else ""
+            title = f"{arm.name} {repetition + 1}/{experiment.repeats}{again}"
+            started = time.monotonic()
+            run = execute_run(
+                settings,
+                console,
+                title=title,
+                remaining_after=per_run * (len(steps) - number - 1),
+                experiment=experiment_tag(experiment, repetition, arm_index, aa, attempt),
+            )
+            per_run = time.monotonic() - started  # the next estimate: measured, not assumed
+            outcome.runs.append(run)
+            _say(console, title, run)
+            if _stopped(run) or not (run.complete and run.validity.spoiled_by_generator):
+                break
+        if _stopped(run):
             outcome.interrupted, outcome.exit_code = run.interrupted, run.exit_code
             break
     if experiment.capacity is not None and not (outcome.interrupted or outcome.exit_code is not None):
@@ -93,6 +103,10 @@ def run_experiment(
     outcome.summary = write_report(run_dirs, outcome.report)
     point_latest(outcome.report, reports)
     return outcome
+
+
+def _stopped(run: RunOutcome) -> bool:
+    return run.interrupted or run.exit_code is not None
 
 
 def _search_capacities(experiment: Experiment, outcome: ExperimentOutcome, servers: Servers, console: Console) -> None:

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bench.capacity.search import SearchPolicy, SearchResult, StepOutcome, Verdict, confirm_failures, search
+from bench.capacity.search import SearchPolicy, SearchResult, StepOutcome, Verdict, measured_step, search
 from bench.capacity.steps import judge_rate_step
 from bench.report.document import CapacityArmEntry, CapacityDeltaEntry, CapacityEntry, CapacityStepEntry
 from bench.report.groups import WRITES, members
@@ -51,7 +51,7 @@ class _Replay:
     slos: list[str]
     taken: list[list[RunData]]  # per completed step, its attempts
 
-    def outcomes(self, policy: SearchPolicy, confirm: bool) -> SearchResult:
+    def outcomes(self, policy: SearchPolicy, first: CapacityTag) -> SearchResult:
         slos = [parse_slo(text) for text in self.slos]
         self.taken = []
         current: list[RunData] = []
@@ -70,7 +70,7 @@ class _Replay:
             current.append(run)
             return judge_rate_step(run, slos)
 
-        measure = confirm_failures(attempt) if confirm else attempt
+        measure = measured_step(attempt, confirm=first.confirm_failures, retries=first.generator_retries)
 
         def step(rate: float) -> StepOutcome:
             current.clear()
@@ -116,12 +116,12 @@ def replay(runs: list[RunData]) -> tuple[SearchResult, list[list[RunData]]]:
     first = _tag(counted[0])
     found = _Replay(by_step, first.slos, [])
     try:
-        return found.outcomes(_policy(first), first.confirm_failures), found.taken
+        return found.outcomes(_policy(first), first), found.taken
     except _Exhausted:
         budget = len(found.taken)
     if budget == 0:
         raise ValueError("the first step was never completed")
-    return found.outcomes(_policy(first, budget), first.confirm_failures), found.taken
+    return found.outcomes(_policy(first, budget), first), found.taken
 
 
 def _tag(run: RunData) -> CapacityTag:

@@ -89,6 +89,7 @@ class ExperimentTag(msgspec.Struct, forbid_unknown_fields=True):
     slos: list[str]
     aa: bool
     definition: dict[str, Any]  # the experiment as its file gave it, every default filled in
+    attempt: int = 1  # 2, 3, ...: the repetition run again because the load generator spoiled the one before
 
 
 class SweepTag(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -116,7 +117,7 @@ class CapacityTag(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     arm: str
     arm_index: int
     step: int  # 1, 2, ... in the order the search asked for them
-    attempt: int  # 2: the repeat of a failing step (confirm_failures)
+    attempt: int  # 2, 3, ...: a repeat after a spoiled run (generator_retries) or a failure (confirm_failures)
     rate: float  # the asked arrival rate, actions/s
     mix: str
     slos: list[str]
@@ -125,6 +126,7 @@ class CapacityTag(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     resolution: float
     max_steps: int
     confirm_failures: bool
+    generator_retries: int = 0  # runs spoiled by the load generator were run again up to this many times
 
 
 class SeedRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

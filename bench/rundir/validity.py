@@ -80,3 +80,8 @@ class Validity(msgspec.Struct, forbid_unknown_fields=True):
     @property
     def reasons(self) -> list[str]:
         return [finding.detail for finding in self.findings]
+
+    @property
+    def spoiled_by_generator(self) -> bool:
+        """Invalid only because the load generator was: another run of the same load may well be valid."""
+        return not self.valid and all(finding.kind in GENERATOR_FINDINGS for finding in self.findings)
