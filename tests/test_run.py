@@ -16,6 +16,7 @@ from bench.infra.postgres import create_database, drop_database
 from bench.infra.probe import wait_until
 from bench.infra.stack import Infrastructure
 from bench.infra.target_process import RunningTarget, start_target
+from bench.run.loadgen import locust_env
 from bench.rundir import files
 from bench.rundir.columns import Component
 from bench.rundir.files import ALL
@@ -344,3 +345,20 @@ def test_bad_arguments_exit_2_with_a_sentence(bench: BenchCli, args: list[str], 
     result = bench("run", *args)
     assert result.exit_code == 2, result.output
     assert expected in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "base", "resolver"),
+    [
+        ("http://127.0.0.1:8000", {}, "block"),  # a literal: getaddrinfo looks nothing up, no thread needed
+        ("http://[::1]:8000", {}, "block"),
+        ("http://target.example:8000", {}, None),  # a name may wait on DNS: gevent's thread pool stays
+        ("http://127.0.0.1:8000", {"GEVENT_RESOLVER": "ares"}, "ares"),  # the user's choice wins
+    ],
+)
+def test_locust_resolves_in_its_own_loop_only_for_an_address_literal(
+    host: str, base: dict[str, str], resolver: str | None
+) -> None:
+    env = locust_env(host, {"PATH": "/bin", **base})
+    assert env.get("GEVENT_RESOLVER") == resolver
+    assert env["PATH"] == "/bin"
