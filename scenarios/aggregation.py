@@ -120,7 +120,9 @@ class IntervalMerger:
             _add(merged.visibility, domain, histogram)
         merged.not_visible.update(report.not_visible)
         merged.actions += report.actions
-        self._loop_lag.write([[second, worker, report.loop_lag_max_ms, report.loop_lag_mean_ms, cpu]])
+        gc = [report.gc_pause_ms, report.gc_full_collections]
+        lag = [second, worker, report.loop_lag_max_ms, report.loop_lag_mean_ms, cpu, *gc]
+        self._loop_lag.write([lag])
 
     def finalize(self, *, now: float, everything: bool = False) -> None:
         """Write out the seconds every worker has reported past (all pending ones if `everything`)."""

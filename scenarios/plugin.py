@@ -38,6 +38,8 @@ from scenarios.pacing import ArrivalSchedule
 from scenarios.recording import IntervalRecorder
 
 LOOP_LAG_PERIOD = 0.1  # seconds between the loop-lag probe's wake-ups
+OLDEST_GENERATION = 2
+NO_FULL_COLLECTION = 1_000_000_000  # middle-generation collections before a full one: none in a run
 REPORT_OFFSET = 0.05  # report this long after each second ends, so that the second is over everywhere
 SCHEDULE_LEAD = 0.5  # the open model starts this long after the schedule is sent, so every worker has it
 
@@ -56,6 +58,7 @@ class BenchState:
         self.worker_index = 0
         self.environment: Environment | None = None
         self.merging = BoundedSemaphore()
+        self.collection_started: float | None = None  # perf_counter() of the garbage collection under way
 
     def require_options(self) -> ScenarioOptions:
         if self.options is None:
@@ -96,6 +99,8 @@ def _on_test_start(environment: Environment, **kwargs: Any) -> None:
         STATE.worker_index = max(int(getattr(runner, "worker_index", 0)), 0)
         STATE.recorder = IntervalRecorder(open_model=options.open_model)
         STATE.greenlets += [gevent.spawn(_report_every_second, runner), gevent.spawn(_probe_loop_lag)]
+        if _time_collections not in gc.callbacks:
+            gc.callbacks.append(_time_collections)
     if _is_master(runner) and options.out_dir is not None:
         workers = len(runner.clients) if isinstance(runner, MasterRunner) else 1
         STATE.merger = IntervalMerger(options.out_dir, expected_workers=workers, pause=_yield)
@@ -133,15 +138,33 @@ def failure_kind(response: Any, exception: BaseException) -> str:
 
 
 def _freeze_the_users(user_count: int, **kwargs: Any) -> None:
-    """Once every user exists, take them out of the garbage collector's sight.
+    """Once every user exists, take them out of the garbage collector's sight, and stop full collections.
 
     10,000 users are millions of long-lived objects; every full collection would walk them all and
     stall this process's event loop for a quarter of a second, which the loop-lag check rightly counts
     against the generator. gc.freeze() moves them to a generation no collection visits; collecting
     first keeps garbage from being frozen with them. The pause this costs falls in the warm-up.
+
+    That is not enough: a user makes its connection pool, socket and parser at its first request, which
+    comes after a think time (up to 40 s into the claim's run), so long-lived objects keep arriving and
+    a full collection walked them 10 s into the steady state (130 ms, in every run). Young collections
+    still free what a request leaves behind; only the full ones are put off, for a run of minutes.
     """
     gc.collect()
     gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, NO_FULL_COLLECTION)
+
+
+def _time_collections(phase: str, info: dict[str, int]) -> None:
+    """gc.callbacks: each collection's pause, added to the second it ended in (loop_lag.csv gc_pause_ms)."""
+    recorder = STATE.recorder
+    if phase == "start":
+        STATE.collection_started = time.perf_counter()
+    elif recorder is not None and STATE.collection_started is not None:
+        paused_ms = (time.perf_counter() - STATE.collection_started) * 1000.0
+        recorder.record_gc_pause(paused_ms, full=info.get("generation") == OLDEST_GENERATION)
+        STATE.collection_started = None
 
 
 def _on_spawning_complete(user_count: int, **kwargs: Any) -> None:

@@ -38,6 +38,8 @@ class SecondBucket:
     not_visible: Counter[str] = field(default_factory=Counter)
     actions: int = 0
     loop_lag_ms: list[float] = field(default_factory=list)
+    gc_pause_ms: float = 0.0
+    gc_full_collections: int = 0
 
     def report(self, second: int) -> WorkerSecond:
         lags = self.loop_lag_ms
@@ -49,6 +51,8 @@ class SecondBucket:
             actions=self.actions,
             loop_lag_max_ms=max(lags, default=0.0),
             loop_lag_mean_ms=sum(lags) / len(lags) if lags else 0.0,
+            gc_pause_ms=self.gc_pause_ms,
+            gc_full_collections=self.gc_full_collections,
         )
 
 
@@ -99,6 +103,11 @@ class IntervalRecorder:
 
     def record_loop_lag(self, milliseconds: float) -> None:
         self._bucket().loop_lag_ms.append(milliseconds)
+
+    def record_gc_pause(self, milliseconds: float, *, full: bool) -> None:
+        bucket = self._bucket()
+        bucket.gc_pause_ms += milliseconds
+        bucket.gc_full_collections += full
 
     def drain(self, *, everything: bool = False) -> tuple[int, list[WorkerSecond]]:
         """Remove the seconds that are over (all of them if `everything`) and make them reports.

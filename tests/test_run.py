@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 
@@ -110,6 +111,9 @@ def test_a_short_run_on_floor_leaves_a_complete_run_directory(tmp_path: Path) ->
     assert sum("master" in name for name in processes) == 1
     assert sum("worker" in name for name in processes) == 2
     assert set(found.validity.measures.loop_lag_p90_of_per_second_max_ms or {}) == {0, 1}
+    lag = pd.read_csv(run / files.LOOP_LAG)
+    assert lag["gc_pause_ms"].min() >= 0
+    assert lag["gc_pause_ms"].sum() > 0, "the workers' garbage collections were timed"
     assert "postgres" not in (found.infrastructure or {})
     timeseries = (run / "timeseries.csv").read_text()
     assert ",steady," in timeseries

@@ -108,6 +108,8 @@ def test_a_worker_report_crosses_the_wire_and_back_unchanged() -> None:
     recorder.record_request("GET /x", 5.0, start_time=1000.5, intended=1000.49, failure="HTTP 404")
     recorder.record_visibility("accounts", 0.25)
     recorder.record_visibility("accounts", None)
+    recorder.record_gc_pause(2.5, full=True)
+    recorder.record_gc_pause(0.5, full=False)
     through, seconds = recorder.drain(everything=True)
     sent = WorkerReport(worker=3, through=through, cpu=None, seconds=seconds)
     wire = sent.to_message(encoded=True)
@@ -117,6 +119,7 @@ def test_a_worker_report_crosses_the_wire_and_back_unchanged() -> None:
     second = received.seconds[0]
     assert (received.worker, second.second, second.not_visible) == (3, 1000, {"accounts": 1})
     assert second.endpoints["GET /x"].failures == {"HTTP 404": 1}
+    assert (second.gc_pause_ms, second.gc_full_collections) == (3.0, 1)
     assert encode(second.endpoints["GET /x"].latency) == encode(seconds[0].endpoints["GET /x"].latency)
     intended = second.endpoints["GET /x"].intended
     assert intended is not None

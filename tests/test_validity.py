@@ -25,7 +25,7 @@ def write(path: Path, header: Sequence[str], rows: list[list[object]]) -> None:
 
 def loop_lag(run: Path, cpu_by_worker: dict[int, float], lag_ms: float = 1.0) -> None:
     rows: list[list[object]] = [
-        [s, worker, lag_ms, 0.5, cpu] for s in sorted(STEADY) for worker, cpu in cpu_by_worker.items()
+        [s, worker, lag_ms, 0.5, cpu, 0.0, 0] for s in sorted(STEADY) for worker, cpu in cpu_by_worker.items()
     ]
     write(run / files.LOOP_LAG, columns.LOOP_LAG, rows)
 

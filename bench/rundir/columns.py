@@ -44,7 +44,7 @@ FAILURES = (SECOND, "endpoint", "kind", "count")
 VISIBILITY = (SECOND, "domain", "probes", "not_visible", *PERCENTILES)
 ACTION_COUNT = "actions"
 ACTIONS = (SECOND, ACTION_COUNT)
-LOOP_LAG = (SECOND, "worker", "lag_max_ms", "lag_mean_ms", "cpu_percent")
+LOOP_LAG = (SECOND, "worker", "lag_max_ms", "lag_mean_ms", "cpu_percent", "gc_pause_ms", "gc_full")
 USERS = (SECOND, "users")
 
 PROCESSES = (SECOND, "component", "processes", "cpu_percent", "rss_bytes", "uss_bytes", "pss_bytes")

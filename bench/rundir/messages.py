@@ -15,7 +15,7 @@ from hdrh.histogram import HdrHistogram
 
 REPORT_MESSAGE = "bench_report"
 SCHEDULE_MESSAGE = "bench_schedule"
-MESSAGE_FORMAT = 1  # of the messages on the wire; a worker and a master of different versions refuse each other
+MESSAGE_FORMAT = 2  # of the messages on the wire; a worker and a master of different versions refuse each other
 FORMAT_KEY = "format"
 
 
@@ -77,6 +77,8 @@ class WorkerSecond(msgspec.Struct, forbid_unknown_fields=True):
     actions: int
     loop_lag_max_ms: float
     loop_lag_mean_ms: float
+    gc_pause_ms: float = 0.0  # the process's garbage collections that second, summed: they stop its loop too
+    gc_full_collections: int = 0  # of them, those of the oldest generation (the ones that walk every object)
 
 
 class WorkerReport(_Message):
