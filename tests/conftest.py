@@ -13,7 +13,7 @@ import pytest
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
 from bench.infra.target_process import RunningTarget, harness_settings, start_target
-from targets.cqrs.settings import CqrsSettings
+from targets.cqrs.settings import READ_STORES, CqrsSettings
 from targets.registry import all_targets, get_target
 from tests.api import Api
 from tests.cli_support import BenchCli
@@ -80,6 +80,15 @@ def database(infra: Infrastructure) -> Iterator[str]:
 async def store(database: str, infra: Infrastructure) -> AsyncIterator[CqrsStore]:
     assert infra.redis_url is not None
     async with cqrs_store(database, infra.redis_url) as opened:
+        yield opened
+
+
+@pytest.fixture(params=READ_STORES)
+async def store_on_each_read_store(
+    request: pytest.FixtureRequest, database: str, infra: Infrastructure
+) -> AsyncIterator[CqrsStore]:
+    """The `store`, once with its read models in Redis and once in PostgreSQL."""
+    async with cqrs_store(database, infra.redis_url, read_store=request.param) as opened:
         yield opened
 
 
