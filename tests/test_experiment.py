@@ -55,6 +55,8 @@ def test_the_shipped_experiments_load() -> None:
     assert default.load.scenario == "mixed"
     assert default.baseline.name == "crud"
     assert load_experiment(EXPERIMENT_DIR / "projectors.toml").load.open_model
+    read_store = load_experiment(EXPERIMENT_DIR / "read-store.toml")
+    assert [arm.settings.get("BENCH_CQRS_READ_STORE") for arm in read_store.arms] == [None, "redis", "postgres"]
 
 
 def test_defaults_fill_what_a_minimal_file_leaves_out() -> None:
