@@ -459,6 +459,7 @@ def test_an_arm_gives_its_target_settings_by_their_environment_names(tmp_path: P
         ({"BENCH_CQRS_PROJECTORS": 2}, 1, "set by the arm's projectors = N"),
         ({"BENCH_CQRS_VIEW_CACHE": -1}, 1, "arms[1].settings: BENCH_CQRS_VIEW_CACHE=-1: expected an integer between 0"),
         ({"BENCH_CQRS_VIEW_CACHE": [1]}, 1, "arms[1].settings.BENCH_CQRS_VIEW_CACHE = [1]: expected a string"),
+        ({"BENCH_CQRS_READ_STORE": "mongo"}, 1, "BENCH_CQRS_READ_STORE='mongo': expected redis or postgres"),
     ],
 )
 def test_a_bad_arm_setting_names_the_key_and_what_was_expected(
