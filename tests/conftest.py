@@ -13,14 +13,18 @@ import pytest
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
 from bench.infra.target_process import RunningTarget, harness_settings, start_target
-from targets.cqrs.settings import CqrsSettings
+from targets.cqrs.settings import READ_STORE_KEY, READ_STORES, CqrsSettings
 from targets.registry import all_targets, get_target
 from tests.api import Api
 from tests.cli_support import BenchCli
 from tests.cqrs_support import CqrsStore, cqrs_store, forget_database, new_database
 
-# The contract suite runs against every target that keeps data (BENCH_TARGET_MODULES adds more).
-CONTRACT_TARGETS = [target.name for target in all_targets().values() if target.keeps_data]
+# The contract suite runs against every target that keeps data (BENCH_TARGET_MODULES adds more), and against
+# cqrs once more with its read models in PostgreSQL: both read stores must give the same answers.
+CONTRACT_TARGETS = [
+    *(pytest.param((target.name, {}), id=target.name) for target in all_targets().values() if target.keeps_data),
+    pytest.param(("cqrs", {READ_STORE_KEY: "postgres"}), id="cqrs-postgres"),
+]
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +48,14 @@ def target_settings(infra: Infrastructure, database_dsn: str | None) -> dict[str
 
 @pytest.fixture(scope="session", params=CONTRACT_TARGETS)
 def running_target(request: pytest.FixtureRequest, infra: Infrastructure, logs_dir: Path) -> Iterator[RunningTarget]:
-    """One target process per target name for the session, on a database of its own (cqrs: with its projector)."""
-    spec = get_target(request.param)
+    """One target process per target (and settings) for the session, on a database of its own (cqrs: with its
+    projector)."""
+    name, settings = request.param
+    spec = get_target(name)
     assert infra.postgres is not None
     database_dsn = create_database(infra.postgres.admin_dsn) if spec.needs_postgres else None
-    target = start_target(spec, settings_env=target_settings(infra, database_dsn), log_dir=logs_dir)
+    settings_env = {**target_settings(infra, database_dsn), **settings}
+    target = start_target(spec, settings_env=settings_env, log_dir=logs_dir)
     try:
         yield target
     finally:
@@ -80,6 +87,15 @@ def database(infra: Infrastructure) -> Iterator[str]:
 async def store(database: str, infra: Infrastructure) -> AsyncIterator[CqrsStore]:
     assert infra.redis_url is not None
     async with cqrs_store(database, infra.redis_url) as opened:
+        yield opened
+
+
+@pytest.fixture(params=READ_STORES)
+async def store_on_each_read_store(
+    request: pytest.FixtureRequest, database: str, infra: Infrastructure
+) -> AsyncIterator[CqrsStore]:
+    """The `store`, once with its read models in Redis and once in PostgreSQL."""
+    async with cqrs_store(database, infra.redis_url, read_store=request.param) as opened:
         yield opened
 
 

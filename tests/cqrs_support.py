@@ -1,5 +1,5 @@
-"""Helpers for the CQRS tests: a store of their own on the session's servers, and the read models
-compared against the fold of the event store."""
+"""Helpers for the CQRS tests: a store of their own on the session's servers (read models in Redis or in
+PostgreSQL), and the read models compared against the fold of the event store."""
 
 from __future__ import annotations
 
@@ -13,22 +13,24 @@ from typing import Any
 
 import asyncpg
 import msgspec
-import redis.asyncio as redis
 
 from bench.infra.postgres import create_database, drop_database
 from bench.infra.stack import Infrastructure
 from targets.common import contract
 from targets.common.errors import NotFound
 from targets.cqrs.cache import StateCache
-from targets.cqrs.connections import postgres_pool, redis_client
+from targets.cqrs.connections import postgres_pool
 from targets.cqrs.events import RecordedEvent
 from targets.cqrs.eventstore import START, Cursor, EventStore
 from targets.cqrs.fold import AccountView, fold_dashboards, fold_stream, group_by_stream
 from targets.cqrs.handlers import CommandHandlers
 from targets.cqrs.queries import QuerySide
-from targets.cqrs.readmodels import Namespace
-from targets.cqrs.settings import CqrsSettings
+from targets.cqrs.read_stores import OpenReadStore, open_read_store
+from targets.cqrs.readmodels import Namespace, RedisReadModelWriter
+from targets.cqrs.readstore import ApplyOptions
+from targets.cqrs.settings import READ_STORE_KEY, CqrsSettings, ReadStore
 from targets.cqrs.shards import ALL
+from targets.cqrs.views import ViewCache
 from targets.cqrs.waiter import AppliedVersions
 
 DEADLINE_SECONDS = 20.0
@@ -54,11 +56,15 @@ def forget_database(infra: Infrastructure, dsn: str) -> None:
     drop_database(infra.postgres.admin_dsn, dsn)
 
 
-def store_settings(dsn: str, redis_url: str, namespace: str, **extra: str) -> dict[str, str]:
+def store_settings(
+    dsn: str, redis_url: str | None, namespace: str, read_store: ReadStore = "redis", **extra: str
+) -> dict[str, str]:
+    """A target's or projector's settings; with the PostgreSQL read store, no Redis URL (none is needed)."""
     return {
         "BENCH_PG_DSN": dsn,
-        "BENCH_REDIS_URL": redis_url,
+        **({"BENCH_REDIS_URL": redis_url} if read_store == "redis" and redis_url else {}),
         "BENCH_CQRS_NAMESPACE": namespace,
+        READ_STORE_KEY: read_store,
         "BENCH_PG_POOL_SIZE": "4",
         **extra,
     }
@@ -66,13 +72,22 @@ def store_settings(dsn: str, redis_url: str, namespace: str, **extra: str) -> di
 
 @dataclass
 class CqrsStore:
-    """One test's event store (a database of its own) and read models (a namespace of their own)."""
+    """One test's event store (a database of its own) and read models (a namespace of their own in Redis,
+    or tables in that database)."""
 
     dsn: str
-    redis_url: str
+    redis_url: str | None
     namespace: Namespace
     pool: asyncpg.Pool
-    client: redis.Redis
+    read: OpenReadStore
+
+    @property
+    def read_store(self) -> ReadStore:
+        return self.read.kind
+
+    def settings(self, **extra: str) -> dict[str, str]:
+        """The settings of a projector (or target) on this store."""
+        return store_settings(self.dsn, self.redis_url, self.namespace.name, self.read_store, **extra)
 
     @property
     def store(self) -> EventStore:
@@ -87,24 +102,70 @@ class CqrsStore:
         return CommandHandlers(store, attempts=attempts, cache=StateCache(cache_size))
 
     def queries(self) -> QuerySide:
-        return QuerySide(self.client, self.namespace, AppliedVersions(self.client, self.namespace.channel), 0)
+        return QuerySide(self.read.reader, AppliedVersions(self.read.announcements), 0)
+
+    def announced_versions(self, views: ViewCache) -> AppliedVersions:
+        """The announcements followed as an API worker follows them, keeping `views` current."""
+        return AppliedVersions(self.read.announcements, views)
+
+    async def cut_announcements(self) -> None:
+        """Close the connections readers follow the announcements on, from the server's side."""
+        writer = self.read.writer
+        if isinstance(writer, RedisReadModelWriter):
+            assert await writer.client.client_kill_filter(_type="pubsub") >= 1
+            return
+        cut = await self.pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN %cqrs_applied%'"
+        )
+        assert cut >= 1
 
     async def events(self) -> list[RecordedEvent]:
         return (await self.store.read_batch(START, ALL, 10**9)).events
 
     async def generation(self) -> int:
-        return int(await self.client.get(self.namespace.current) or 1)
+        return await self.read.writer.current_generation()
 
     async def applied(self) -> int:
         """Events the read models of the current generation applied (duplicates are not counted)."""
-        return int(await self.client.get(self.namespace.applied(await self.generation())) or 0)
+        return await self.read.writer.applied(await self.generation())
 
     async def checkpoint(self, shard_name: str) -> Cursor:
-        raw = await self.client.hget(self.namespace.checkpoints(await self.generation()), shard_name)
-        return Cursor.decode(raw)
+        return Cursor.decode((await self.read.writer.checkpoints(await self.generation())).get(shard_name))
+
+    async def plant_checkpoint(self, shard_name: str, cursor: Cursor) -> None:
+        """Move a shard's checkpoint, applying nothing: as if its events up to `cursor` had been applied."""
+        writer = self.read.writer
+        options = ApplyOptions(checkpoint_field=shard_name, checkpoint=cursor.encode(), announce=False)
+        await writer.apply(await self.generation(), writer.encode([]), options)
+
+    async def tamper_account(self, account: uuid.UUID, field: str, delta: int) -> None:
+        """Add `delta` to a column of an account's read model by hand (`balance` or `deposited`): a planted defect."""
+        assert field in ("balance", "deposited")
+        generation = await self.generation()
+        writer = self.read.writer
+        if isinstance(writer, RedisReadModelWriter):
+            await writer.client.hincrby(f"{self.namespace.prefix(generation)}a:{account}", field, delta)
+            return
+        update = f"UPDATE read_accounts SET {field} = {field} + $3 WHERE generation = $1 AND account_id = $2"
+        await self.pool.execute(update, generation, account, delta)
+
+    async def tamper_applied(self, delta: int) -> None:
+        """Add `delta` to the events the current generation counts as applied: a planted double apply."""
+        generation = await self.generation()
+        writer = self.read.writer
+        if isinstance(writer, RedisReadModelWriter):
+            await writer.client.incrby(self.namespace.applied(generation), delta)
+            return
+        await self.pool.execute(
+            "INSERT INTO read_checkpoints (generation, shard, applied) VALUES ($1, 'tampered', $2)"
+            " ON CONFLICT (generation, shard) DO UPDATE SET applied = read_checkpoints.applied + excluded.applied",
+            generation,
+            delta,
+        )
 
     async def heartbeat(self, shard_name: str) -> dict[str, Any]:
-        raw = await self.client.hget(self.namespace.projectors, shard_name)
+        raw = await self.read.writer.heartbeat_of(shard_name)
         return msgspec.json.decode(raw) if raw else {}
 
     async def caught_up(self) -> bool:
@@ -113,25 +174,28 @@ class CqrsStore:
         return await self.applied() >= len(await self.events())
 
     async def mismatches(self) -> list[str]:
-        """Every way the Redis read models differ from the fold of the event store (empty: none)."""
+        """Every way the read models differ from the fold of the event store (empty: none)."""
         return await read_model_mismatches(self.queries(), await self.events())
 
 
 @asynccontextmanager
-async def cqrs_store(dsn: str, redis_url: str, namespace_name: str | None = None) -> AsyncIterator[CqrsStore]:
-    """A store on the database `dsn`, its read models under `namespace_name`, or under a new namespace
-    whose keys are deleted afterwards."""
+async def cqrs_store(
+    dsn: str, redis_url: str | None, namespace_name: str | None = None, read_store: ReadStore = "redis"
+) -> AsyncIterator[CqrsStore]:
+    """A store on the database `dsn`, its read models in `read_store`: Redis under `namespace_name`, or under a
+    new namespace whose keys are deleted afterwards; PostgreSQL in tables of that database."""
     pool = await postgres_pool(dsn, 4)
-    client = redis_client(redis_url, max_connections=8)
     namespace = Namespace(namespace_name or f"test-{uuid.uuid4().hex[:12]}")
+    read = await open_read_store(read_store, pg_dsn=dsn, redis_url=redis_url, namespace=namespace.name, connections=8)
     try:
-        yield CqrsStore(dsn, redis_url, namespace, pool, client)
+        yield CqrsStore(dsn, redis_url, namespace, pool, read)
     finally:
-        if namespace_name is None:
+        if namespace_name is None and isinstance(read.writer, RedisReadModelWriter):
+            client = read.writer.client
             keys = [key async for key in client.scan_iter(match=f"{namespace.name}:*", count=1_000)]
             if keys:
                 await client.unlink(*keys)
-        await client.aclose()
+        await read.close()
         await pool.close()
 
 

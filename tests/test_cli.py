@@ -57,8 +57,8 @@ StartUp = Callable[..., Up]
 def start_up(tmp_path: Path) -> Iterator[StartUp]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(*args: str) -> Up:
-        env = {k: v for k, v in os.environ.items() if k not in ("BENCH_PG_DSN", "BENCH_REDIS_URL")}
+    def start(*args: str, **settings: str) -> Up:
+        env = {k: v for k, v in os.environ.items() if k not in ("BENCH_PG_DSN", "BENCH_REDIS_URL")} | settings
         process = subprocess.Popen(
             [sys.executable, "-m", "bench", "up", *args, "--log-dir", str(tmp_path)],
             stdout=subprocess.PIPE,
@@ -110,6 +110,18 @@ def test_up_crud_with_embedded_postgres_leaves_nothing_behind(
     _stop_and_check_nothing_left(up, signum, code)
     assert data_dirs
     assert not any(directory.exists() for directory in data_dirs)
+
+
+def test_up_cqrs_with_postgres_read_models_starts_no_redis(start_up: StartUp) -> None:
+    up = start_up("--target", "cqrs", BENCH_CQRS_READ_STORE="postgres")
+    names = {p.name() for p in up.descendants()}
+    assert "postgres" in names
+    assert not any("redis" in name for name in names), names
+    opened = httpx.post(f"{up.url}/accounts", json={"owner": "cli", "initial_deposit": 5}).json()
+    read = httpx.get(f"{up.url}/accounts/{opened['id']}", params={"min_version": opened["version"]}, timeout=10)
+    assert (read.status_code, read.headers.get("x-stale"), read.json()["balance"]) == (200, None, 5)
+    assert httpx.get(f"{up.url}/stats").json()["read_store"] == "postgres"
+    _stop_and_check_nothing_left(up, signal.SIGINT, 130)
 
 
 def test_up_reports_a_target_that_cannot_start(bench: BenchCli, tmp_path: Path) -> None:

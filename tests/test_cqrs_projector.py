@@ -1,4 +1,5 @@
-"""Projector processes against real PostgreSQL and Redis: late commits, rollbacks, kill -9, gaps, shards.
+"""Projector processes against real PostgreSQL and Redis: late commits, rollbacks, kill -9, gaps, shards;
+each with the read models in Redis and in PostgreSQL.
 
 Nothing sleeps: tests wait on checkpoints, applied counts and the projectors' poll counters,
 against deadlines.
@@ -26,11 +27,16 @@ from targets.cqrs.events import AccountOpened
 from targets.cqrs.eventstore import Cursor, EventStore, init_connection
 from targets.cqrs.state import evolve
 from targets.registry import get_target
-from tests.cqrs_support import CqrsStore, eventually, store_settings
+from tests.cqrs_support import CqrsStore, eventually
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
 
 StartProjector = Callable[..., Popen[bytes]]
+
+
+@pytest.fixture
+def store(store_on_each_read_store: CqrsStore) -> CqrsStore:
+    return store_on_each_read_store
 
 
 @pytest.fixture
@@ -39,7 +45,7 @@ def start_projector(tmp_path: Path) -> Iterator[StartProjector]:
     started: list[Popen[bytes]] = []
 
     def start(store: CqrsStore, shard: int = 0, shards: int = 1, **settings: str) -> Popen[bytes]:
-        env = store_settings(store.dsn, store.redis_url, store.namespace.name, **settings)
+        env = store.settings(**settings)
         process = start_companion(get_target("cqrs"), shard, shards, settings_env=env, log_dir=tmp_path)
         started.append(process)
         return process
@@ -150,16 +156,7 @@ async def test_a_projector_killed_between_applying_and_checkpointing_applies_not
     events = await store.events()
     assert len(events) == 60
     # Batches of 5; the hook applies the third batch, skips its checkpoint and SIGKILLs itself.
-    env = {
-        **os.environ,
-        **store_settings(
-            store.dsn,
-            store.redis_url,
-            store.namespace.name,
-            BENCH_CQRS_BATCH="5",
-            BENCH_CQRS_CRASH_AFTER_BATCHES="3",
-        ),
-    }
+    env = {**os.environ, **store.settings(BENCH_CQRS_BATCH="5", BENCH_CQRS_CRASH_AFTER_BATCHES="3")}
     argv = [sys.executable, "-m", "targets.cqrs.projector", "--shard", "0", "--shards", "1"]
     crashing = spawn(argv, env=env, log_path=tmp_path / "crashing-projector.log")
     try:
@@ -193,7 +190,7 @@ async def test_a_gap_is_filled_from_the_event_store(store: CqrsStore, start_proj
     events = await store.events()
     fourth = next(e for e in events if e.version == 4)
     # As if version 4 had been checkpointed but never applied: the projector next meets version 5.
-    await store.client.hset(store.namespace.checkpoints(await store.generation()), "0/1", Cursor.after(fourth).encode())
+    await store.plant_checkpoint("0/1", Cursor.after(fourth))
 
     start_projector(store)
     await eventually(store.caught_up, "versions 4 and 5 applied")

@@ -1,4 +1,5 @@
-"""The CQRS target over HTTP with two projector shards: concurrent load, the horizon stall, rebuild, history."""
+"""The CQRS target over HTTP with two projector shards: concurrent load, the horizon stall, rebuild, history;
+each with the read models in Redis and in PostgreSQL (where Redis is not given to the target at all)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import pytest
 
 from bench.infra.stack import Infrastructure
 from bench.infra.target_process import RunningTarget, start_target
+from targets.cqrs.checks import check_data
 from targets.cqrs.events import OrderCreated
+from targets.cqrs.settings import READ_STORE_KEY, READ_STORES, read_store_setting
 from targets.registry import get_target
 from tests.cqrs_support import CqrsStore, cqrs_store, eventually, forget_database, new_database, store_settings
 
@@ -25,11 +28,13 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 PROJECTORS = 2
 
 
-@pytest.fixture(scope="module")
-def target(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTarget]:
+@pytest.fixture(scope="module", params=READ_STORES)
+def target(
+    request: pytest.FixtureRequest, infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningTarget]:
     assert infra.redis_url is not None
     dsn = new_database(infra)
-    settings = store_settings(dsn, infra.redis_url, f"test-{uuid.uuid4().hex[:12]}")
+    settings = store_settings(dsn, infra.redis_url, f"test-{uuid.uuid4().hex[:12]}", request.param)
     running = start_target(
         get_target("cqrs"), settings_env=settings, log_dir=tmp_path_factory.mktemp("cqrs"), projectors=PROJECTORS
     )
@@ -41,9 +46,10 @@ def target(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
-async def store(target: RunningTarget) -> AsyncIterator[CqrsStore]:
+async def store(target: RunningTarget, infra: Infrastructure) -> AsyncIterator[CqrsStore]:
     env = target.settings_env
-    async with cqrs_store(env["BENCH_PG_DSN"], env["BENCH_REDIS_URL"], env["BENCH_CQRS_NAMESPACE"]) as opened:
+    read_store = read_store_setting(env)
+    async with cqrs_store(env["BENCH_PG_DSN"], infra.redis_url, env["BENCH_CQRS_NAMESPACE"], read_store) as opened:
         yield opened
 
 
@@ -70,11 +76,14 @@ def _bench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _store_args(target: RunningTarget) -> list[str]:
+    """The event store's, then the read store's options of `bench rebuild` and `bench history` for `target`."""
     env = target.settings_env
+    read_store = ["--redis-url", env["BENCH_REDIS_URL"]] if "BENCH_REDIS_URL" in env else []
     return [
         *("--pg-dsn", env["BENCH_PG_DSN"]),
-        *("--redis-url", env["BENCH_REDIS_URL"]),
+        *read_store,
         *("--namespace", env["BENCH_CQRS_NAMESPACE"]),
+        *("--read-store", env[READ_STORE_KEY]),
     ]
 
 
@@ -131,7 +140,9 @@ async def test_concurrent_mixed_commands_lose_no_event(client: httpx.AsyncClient
     stats = await _stats(client)
     assert [shard["events_behind"] for shard in stats["shards"]] == [0] * PROJECTORS
     assert [shard["shard"] for shard in stats["shards"]] == [f"{i}/{PROJECTORS}" for i in range(PROJECTORS)]
-    group_commit = (await client.get("/stats")).json()["write_side"]["group_commit"]
+    whole = (await client.get("/stats")).json()
+    assert whole["read_store"] == store.read_store
+    group_commit = whole["write_side"]["group_commit"]
     assert group_commit["largest_batch"] > 1, "concurrent commands were appended together"
 
 
@@ -209,7 +220,7 @@ async def test_a_rebuild_reproduces_the_live_read_models(
 
     assert await store.generation() == generation + 1
     assert await _snapshot(client, store) == live
-    assert [key async for key in store.client.scan_iter(match=f"{store.namespace.prefix(generation)}*")] == []
+    assert await store.read.writer.held_by(generation) == 0
     # The projectors moved to the new generation: a new write is read back through it.
     deposited = (await _post(client, f"/accounts/{account['id']}/deposits", {"amount": 1})).json()
     fresh = await client.get(f"/accounts/{account['id']}", params={"min_version": deposited["version"]})
@@ -264,3 +275,31 @@ async def test_history_shows_a_stream_as_it_was(
     unknown = _bench("history", str(uuid.uuid4()), *pg_only)
     assert unknown.returncode == 1
     assert "has no events" in unknown.stderr
+
+
+async def test_the_data_checks_pass_then_catch_a_wrong_read_model_and_a_double_apply(
+    client: httpx.AsyncClient, store: CqrsStore, target: RunningTarget
+) -> None:
+    """Last in this module: the target's view cache may keep the planted value it was shown."""
+
+    async def new_account() -> uuid.UUID:
+        opened = await _post(client, "/accounts", {"owner": "checked", "initial_deposit": 40})
+        await eventually(store.caught_up, "the new account applied")
+        return uuid.UUID(opened.json()["id"])
+
+    connection = await asyncpg.connect(store.dsn)
+    try:
+
+        async def failing() -> set[str]:
+            return {check.name for check in await check_data(connection, target.base_url) if not check.passed}
+
+        await new_account()
+        assert await failing() == set()
+        # An account the checks have not read yet (so not in the target's view cache), a cent off.
+        await store.tamper_account(await new_account(), "balance", 1)
+        assert await failing() == {"read models caught up"}
+        await store.tamper_applied(1)
+        assert await failing() == {"read models caught up", "read models applied every event once"}
+    finally:
+        await store.tamper_applied(-1)
+        await connection.close()

@@ -55,6 +55,8 @@ def test_the_shipped_experiments_load() -> None:
     assert default.load.scenario == "mixed"
     assert default.baseline.name == "crud"
     assert load_experiment(EXPERIMENT_DIR / "projectors.toml").load.open_model
+    read_store = load_experiment(EXPERIMENT_DIR / "read-store.toml")
+    assert [arm.settings.get("BENCH_CQRS_READ_STORE") for arm in read_store.arms] == [None, "redis", "postgres"]
 
 
 def test_defaults_fill_what_a_minimal_file_leaves_out() -> None:
@@ -457,6 +459,7 @@ def test_an_arm_gives_its_target_settings_by_their_environment_names(tmp_path: P
         ({"BENCH_CQRS_PROJECTORS": 2}, 1, "set by the arm's projectors = N"),
         ({"BENCH_CQRS_VIEW_CACHE": -1}, 1, "arms[1].settings: BENCH_CQRS_VIEW_CACHE=-1: expected an integer between 0"),
         ({"BENCH_CQRS_VIEW_CACHE": [1]}, 1, "arms[1].settings.BENCH_CQRS_VIEW_CACHE = [1]: expected a string"),
+        ({"BENCH_CQRS_READ_STORE": "mongo"}, 1, "BENCH_CQRS_READ_STORE='mongo': expected redis or postgres"),
     ],
 )
 def test_a_bad_arm_setting_names_the_key_and_what_was_expected(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def served(
         pg_dsn=pg_dsn or None,
         redis_url=redis_url or None,
         need_postgres=spec.needs_postgres,
-        need_redis=spec.needs_redis,
+        need_redis=spec.uses_redis({**os.environ, **(settings or {})}),  # the environment the target gets
     ) as infra:
         env = {**server_settings(infra.database_dsn, infra.redis_url), **(settings or {})}
         target = start_target(spec, settings_env=env, log_dir=log_dir, workers=workers, projectors=projectors)

@@ -17,7 +17,7 @@ from targets.common.settings import SettingsError
 from targets.cqrs.history import AsOf, history_json, history_text, parse_as_of
 from targets.cqrs.operations import CqrsOperations
 from targets.cqrs.rebuild import DEFAULT_BATCH_SIZE, NoEventStore
-from targets.cqrs.settings import DEFAULT_NAMESPACE, check_namespace
+from targets.cqrs.settings import DEFAULT_NAMESPACE, READ_STORE_KEY, READ_STORES, ReadStore, check_namespace
 
 T = TypeVar("T")
 
@@ -61,6 +61,14 @@ _namespace_option = click.option(
     callback=_namespace,
     help="Prefix of the target's Redis keys [env BENCH_CQRS_NAMESPACE].",
 )
+_read_store_option = click.option(
+    "--read-store",
+    envvar=READ_STORE_KEY,
+    type=click.Choice(READ_STORES),
+    default="redis",
+    show_default=True,
+    help=f"Where the target keeps its read models: Redis, or tables in its PostgreSQL [env {READ_STORE_KEY}].",
+)
 
 
 @click.command()
@@ -68,10 +76,11 @@ _namespace_option = click.option(
 @click.option(
     "--redis-url",
     envvar=REDIS_URL_ENV,
-    required=True,
-    help=f"The Redis holding the cqrs target's read models [env {REDIS_URL_ENV}].",
+    default=None,
+    help=f"The Redis holding the cqrs target's read models; required with --read-store redis [env {REDIS_URL_ENV}].",
 )
 @_namespace_option
+@_read_store_option
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 100_000),
@@ -79,8 +88,10 @@ _namespace_option = click.option(
     show_default=True,
     help="Events per read and per Lua script call.",
 )
-def rebuild(pg_dsn: str, redis_url: str, namespace: str, batch_size: int) -> None:
+def rebuild(pg_dsn: str, redis_url: str | None, namespace: str, read_store: ReadStore, batch_size: int) -> None:
     """Replay the whole event store into fresh read models and switch the cqrs target over to them."""
+    if read_store == "redis" and not redis_url:
+        raise click.UsageError("Missing option '--redis-url': the Redis read store needs it (or --read-store postgres)")
 
     reported = 0
 
@@ -90,7 +101,9 @@ def rebuild(pg_dsn: str, redis_url: str, namespace: str, batch_size: int) -> Non
             console.print(f"replayed {events:,} events")
             reported = events
 
-    report = asyncio.run(_cqrs_call(pg_dsn, redis_url, namespace, lambda ops: ops.rebuild(batch_size, progress)))
+    report = asyncio.run(
+        _cqrs_call(pg_dsn, redis_url, namespace, read_store, lambda ops: ops.rebuild(batch_size, progress))
+    )
     outcome = (
         f"switched from generation {report.previous_generation}"
         if report.switched
@@ -98,7 +111,7 @@ def rebuild(pg_dsn: str, redis_url: str, namespace: str, batch_size: int) -> Non
     )
     print(
         f"rebuilt generation {report.generation} from {report.events:,} events in {report.seconds:.2f} s: "
-        f"{report.events_per_second:,.0f} events/s; {outcome}; {report.dropped_keys:,} old keys deleted",
+        f"{report.events_per_second:,.0f} events/s; {outcome}; {report.dropped_keys:,} old keys (rows) deleted",
         flush=True,
     )
 
@@ -117,16 +130,23 @@ def rebuild(pg_dsn: str, redis_url: str, namespace: str, batch_size: int) -> Non
     "--redis-url",
     envvar=REDIS_URL_ENV,
     default=None,
-    help=f"Also show the version the read model has now [env {REDIS_URL_ENV}].",
+    help=f"Also show the version the Redis read model has now [env {REDIS_URL_ENV}].",
 )
 @_namespace_option
+@_read_store_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 def history(
-    stream_id: uuid.UUID, as_of: AsOf | None, pg_dsn: str, redis_url: str | None, namespace: str, as_json: bool
+    stream_id: uuid.UUID,
+    as_of: AsOf | None,
+    pg_dsn: str,
+    redis_url: str | None,
+    namespace: str,
+    read_store: ReadStore,
+    as_json: bool,
 ) -> None:
     """Print a stream's events and its state at that point (time travel)."""
     found, read_model_version = asyncio.run(
-        _cqrs_call(pg_dsn, redis_url, namespace, lambda ops: ops.history(stream_id, as_of))
+        _cqrs_call(pg_dsn, redis_url, namespace, read_store, lambda ops: ops.history(stream_id, as_of))
     )
     if as_json:
         print(history_json(found).decode(), flush=True)
@@ -140,10 +160,14 @@ def history(
 
 
 async def _cqrs_call(
-    pg_dsn: str, redis_url: str | None, namespace: str, call: Callable[[CqrsOperations], Awaitable[T]]
+    pg_dsn: str,
+    redis_url: str | None,
+    namespace: str,
+    read_store: ReadStore,
+    call: Callable[[CqrsOperations], Awaitable[T]],
 ) -> T:
     try:
-        async with CqrsOperations.connect(pg_dsn, redis_url, namespace) as operations:
+        async with CqrsOperations.connect(pg_dsn, redis_url, namespace, read_store) as operations:
             return await call(operations)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, redis.RedisError, NoEventStore) as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None

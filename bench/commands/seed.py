@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -67,7 +68,8 @@ def seed(
     )
     needs = get_target(target)
     env = replace(CqrsSettings.from_env(), namespace=namespace).to_env()
-    if pg_dsn and needs.needs_redis and not redis_url:
+    uses_redis = needs.uses_redis({**os.environ, **env})
+    if pg_dsn and uses_redis and not redis_url:
         raise click.UsageError(f"seeding {target} into --pg-dsn also needs --redis-url for its read models")
     with ExitStack() as stack, RunProgress(console) as progress:
         stack.enter_context(sigterm_exits())
@@ -77,7 +79,7 @@ def seed(
             place, where = SeedPlace(pg_dsn, redis_url or None, env), "the given database"
         else:
             infra = stack.enter_context(
-                Infrastructure(pg_dsn=None, redis_url=None, need_postgres=True, need_redis=needs.needs_redis)
+                Infrastructure(pg_dsn=None, redis_url=None, need_postgres=True, need_redis=uses_redis)
             )
             place, where = SeedPlace(infra.database_dsn, infra.redis_url, env), "a throw-away embedded PostgreSQL"
         report = seed_target(target, spec, keys_dir=out, place=place, progress=progress.seeding)

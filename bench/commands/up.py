@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -89,9 +90,10 @@ def up(
     those the load generator's share, --generator-cpus, leaves), unless --co-located.
     """
     spec = get_target(target)
+    uses_redis = spec.uses_redis(os.environ)  # the target reads its other settings from this environment
     outside = (
         ("PostgreSQL (--pg-dsn)", bool(pg_dsn) and spec.needs_postgres),
-        ("Redis (--redis-url)", bool(redis_url) and spec.needs_redis),
+        ("Redis (--redis-url)", bool(redis_url) and uses_redis),
     )
     plan = plan_cpus(
         cpu_request(node_cpus, generator_cpus, co_located),
@@ -105,7 +107,7 @@ def up(
             pg_dsn=pg_dsn or None,
             redis_url=redis_url or None,
             need_postgres=spec.needs_postgres,
-            need_redis=spec.needs_redis,
+            need_redis=uses_redis,
             keep_database=keep_database,
             cpus=plan.node,
         ) as infra,

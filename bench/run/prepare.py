@@ -69,9 +69,10 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
     if settings.target is None:
         return _prepare_external(settings, run, progress)
     spec = get_target(settings.target)
+    uses_redis = spec.uses_redis({**os.environ, **settings.target_settings})  # the environment the target gets
     outside = (
         ("PostgreSQL (--pg-dsn)", settings.pg_dsn is not None and spec.needs_postgres),
-        ("Redis (--redis-url)", settings.redis_url is not None and spec.needs_redis),
+        ("Redis (--redis-url)", settings.redis_url is not None and uses_redis),
     )
     plan = plan_cpus(settings.cpus, external_servers=[name for name, external in outside if external])
     infra = stack.enter_context(
@@ -79,7 +80,7 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
             pg_dsn=settings.pg_dsn,
             redis_url=settings.redis_url,
             need_postgres=spec.needs_postgres,
-            need_redis=spec.needs_redis,
+            need_redis=uses_redis,
             cpus=plan.node,
         )
     )

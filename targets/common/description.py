@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, Self
 
-from targets.common.settings import TargetSettings
+from targets.common.settings import SettingsError, TargetSettings
 from targets.common.stats import Stats
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ class TargetDescription:
     app: str  # the app factory, "module:function", as `uvicorn --factory` takes it
     stats: type[Stats]  # the body of its GET /stats
     needs_postgres: bool = False
-    needs_redis: bool = False
+    needs_redis: bool = False  # whether it may need Redis: `uses_redis` says whether it does with given settings
+    redis_needed_with: Callable[[Mapping[str, str]], bool] | None = None  # None: whenever needs_redis
     companion: Companion | None = None
     settings: tuple[type[EnvSettings], ...] = (TargetSettings,)  # what it reads from its environment
     seeding: str | None = None  # "module:attr" of a Seeding; None: nothing to load (only the key files)
@@ -64,6 +65,16 @@ class TargetDescription:
     @property
     def keeps_data(self) -> bool:
         return self.checks is not None
+
+    def uses_redis(self, env: Mapping[str, str]) -> bool:
+        """Whether the target with the settings `env` (its environment variables) needs a Redis server.
+        Invalid settings count as needing it: the target's own check (check_settings) names the bad key."""
+        if not self.needs_redis or self.redis_needed_with is None:
+            return self.needs_redis
+        try:
+            return self.redis_needed_with(env)
+        except SettingsError:
+            return True
 
     def setting_keys(self) -> frozenset[str]:
         """Every environment variable the target's settings read (those with no value by default included)."""

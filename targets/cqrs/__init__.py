@@ -1,8 +1,8 @@
-"""The CQRS/event-sourced target: a PostgreSQL event store, projector processes, Redis read models."""
+"""The CQRS/event-sourced target: a PostgreSQL event store, projector processes, read models in Redis or PostgreSQL."""
 
 from targets.common.description import Companion, TargetDescription
 from targets.common.settings import TargetSettings
-from targets.cqrs.settings import CqrsSettings
+from targets.cqrs.settings import CqrsSettings, needs_redis
 from targets.cqrs.stats import CqrsStats
 
 TARGET = TargetDescription(
@@ -11,6 +11,7 @@ TARGET = TargetDescription(
     stats=CqrsStats,
     needs_postgres=True,
     needs_redis=True,
+    redis_needed_with=needs_redis,
     companion=Companion("targets.cqrs.projector", count_env="BENCH_CQRS_PROJECTORS"),
     settings=(TargetSettings, CqrsSettings),
     seeding="targets.cqrs.seeding:SEEDING",

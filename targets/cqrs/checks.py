@@ -1,7 +1,8 @@
 """The cqrs target's data checks after a run: the event store's own consistency, then the read side.
 
-The read side is compared through the target's HTTP API (which serves Redis), once the
-projectors report that they caught up with the store.
+The read side is compared through the target's HTTP API (which serves its read store, Redis or
+PostgreSQL), once the projectors report that they caught up with the store; the events the read
+models applied, as /stats counts them, must then be exactly the events stored.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import httpx
 import msgspec
 
 from targets.common.checks import DataCheck, count_check
-from targets.cqrs.stats import CqrsStats
+from targets.cqrs.stats import CqrsStats, Projection
 
 CATCH_UP_SECONDS = 60.0  # how long the projectors may take to apply what the load wrote
 CATCH_UP_POLL = 0.2
@@ -76,24 +77,29 @@ async def check_data(connection: asyncpg.Connection, base_url: str) -> list[Data
             int(streams["streams"]),
         ),
     ]
-    checks.append(await _read_side_check(connection, base_url))
+    checks += await _read_side_checks(connection, base_url)
     return checks
 
 
-async def _read_side_check(connection: asyncpg.Connection, base_url: str) -> DataCheck:
-    """Wait for the projectors to reach the store's end, then compare a sample of streams through the API."""
+async def _read_side_checks(connection: asyncpg.Connection, base_url: str) -> list[DataCheck]:
+    """Wait for the projectors to reach the store's end, then compare a sample of streams through the API,
+    and the events the read models applied with the events stored."""
     async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
         started = time.monotonic()
-        behind: float | None = None
+        projection: Projection | None = None
         while time.monotonic() - started < CATCH_UP_SECONDS:
             response = (await client.get("/stats")).raise_for_status()
-            behind = float(msgspec.json.decode(response.content, type=CqrsStats).projection.events_behind)
-            if behind == 0:
+            projection = msgspec.json.decode(response.content, type=CqrsStats).projection
+            if projection.events_behind == 0:
                 break
             await asyncio.sleep(CATCH_UP_POLL)
-        if behind != 0:
+        if projection is None or projection.events_behind != 0:
+            behind = projection.events_behind if projection is not None else float("nan")
             late = f"still {behind:,.0f} events behind {CATCH_UP_SECONDS:.0f} s after the load stopped"
-            return DataCheck("read models caught up", False, late)
+            return [DataCheck("read models caught up", False, late)]
+        applied_check = _applied_check(
+            projection.applied, int(await connection.fetchval("SELECT count(*) FROM events"))
+        )
         caught_up = time.monotonic() - started
         wrong: list[str] = []
         sampled = 0
@@ -105,7 +111,16 @@ async def _read_side_check(connection: asyncpg.Connection, base_url: str) -> Dat
     detail = f"caught up {caught_up:.1f} s after the load stopped; {sampled:,} {read} match the store"
     if wrong:
         detail = f"{len(wrong):,} of {sampled:,} {read} differ from the store, e.g. {wrong[0]}"
-    return DataCheck("read models caught up", not wrong, detail)
+    return [DataCheck("read models caught up", not wrong, detail), applied_check]
+
+
+def _applied_check(applied: int | None, events: int) -> DataCheck:
+    name = "read models applied every event once"
+    if applied is None:
+        return DataCheck(name, False, "the target's /stats does not count the events its read models applied")
+    if applied == events:
+        return DataCheck(name, True, f"{applied:,} events applied, as many as stored")
+    return DataCheck(name, False, f"{applied:,} events applied, {events:,} stored: {applied - events:+,}")
 
 
 async def _compare_reads(client: httpx.AsyncClient, path: str, rows: list[asyncpg.Record]) -> list[str]:

@@ -1,8 +1,9 @@
 """A projector process: `python -m targets.cqrs.projector --shard I --shards N`.
 
-It folds the events of its shard into the Redis read models, in (tx_id, global_position)
-order below the snapshot horizon, one Lua script call per batch with the checkpoint in
-the same call. NOTIFY wakes it early; polling with a short back-off is the backstop.
+It folds the events of its shard into the read models (Redis, or PostgreSQL tables:
+BENCH_CQRS_READ_STORE), in (tx_id, global_position) order below the snapshot horizon, one
+Lua script call or one transaction per batch with the checkpoint in it. NOTIFY wakes it
+early; polling with a short back-off is the backstop.
 Settings come from the environment like the API's (BENCH_PG_DSN, BENCH_REDIS_URL,
 BENCH_CQRS_*); when BENCH_READY_FILE is set, the file is created once it is projecting.
 """
@@ -26,11 +27,12 @@ import redis
 import uvloop
 
 from targets.common.settings import SettingsError, TargetSettings
-from targets.cqrs.connections import connect_postgres, redis_client
+from targets.cqrs.connections import connect_postgres
 from targets.cqrs.eventstore import Cursor, EventStore
 from targets.cqrs.notify import CHANNEL
 from targets.cqrs.projection import project_batch
-from targets.cqrs.readmodels import ApplyOptions, Namespace, ReadModelWriter
+from targets.cqrs.read_stores import open_read_store
+from targets.cqrs.readstore import ApplyOptions, ReadModelWriter
 from targets.cqrs.settings import CqrsSettings, require_redis_url
 from targets.cqrs.shards import Shard
 
@@ -48,7 +50,7 @@ log = logging.getLogger("targets.cqrs.projector")
 
 
 class Heartbeat(msgspec.Struct, frozen=True):
-    """What a projector last reported, in "<namespace>:projectors"."""
+    """What a projector last reported, in "<namespace>:projectors" (Redis) or read_projectors (PostgreSQL)."""
 
     pid: int
     generation: int
@@ -64,7 +66,7 @@ class Projector:
     def __init__(
         self,
         store: EventStore,
-        writer: ReadModelWriter,
+        writer: ReadModelWriter[Any],
         shard: Shard,
         *,
         batch_size: int,
@@ -187,12 +189,19 @@ async def run_projector(shard: Shard, settings: TargetSettings, cqrs: CqrsSettin
 
 
 async def _project(shard: Shard, settings: TargetSettings, cqrs: CqrsSettings, ready_file: str | None) -> None:
-    connection = await connect_postgres(settings.require_pg_dsn(), schema=True)
-    client = redis_client(require_redis_url(settings), max_connections=4)
+    dsn = settings.require_pg_dsn()
+    connection = await connect_postgres(dsn, schema=True)
+    try:
+        read_store = await open_read_store(
+            cqrs.read_store, pg_dsn=dsn, redis_url=settings.redis_url, namespace=cqrs.namespace, connections=4
+        )
+    except BaseException:
+        connection.terminate()
+        raise
     try:
         projector = Projector(
             EventStore(connection),
-            ReadModelWriter(client, Namespace(cqrs.namespace)),
+            read_store.writer,
             shard,
             batch_size=cqrs.batch_size,
             poll_seconds=cqrs.poll_ms / 1000,
@@ -206,7 +215,7 @@ async def _project(shard: Shard, settings: TargetSettings, cqrs: CqrsSettings, r
         await projector.run()
     finally:
         with contextlib.suppress(*CONNECTION_ERRORS):
-            await client.aclose()
+            await read_store.close()
         connection.terminate()
 
 
@@ -229,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings, cqrs = TargetSettings.from_env(), CqrsSettings.from_env()
         settings.require_pg_dsn()
-        require_redis_url(settings)
+        if cqrs.read_store == "redis":
+            require_redis_url(settings)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -45,6 +45,7 @@ from targets.cqrs.events import (
     RecordedEvent,
     WithdrawalMade,
 )
+from targets.cqrs.readstore import ApplyOptions, ApplyResult
 
 Redis: TypeAlias = "redis.Redis"
 
@@ -197,7 +198,7 @@ class Namespace:
         return f"{self.prefix(generation)}applied"
 
 
-def _transaction(recorded: RecordedEvent, kind: contract.TransactionKind, amount: int, balance_after: int) -> str:
+def statement_line(recorded: RecordedEvent, kind: contract.TransactionKind, amount: int, balance_after: int) -> str:
     """A statement line, stored as the contract's JSON so that reads only decode it."""
     return _json.encode(
         contract.Transaction(recorded.version, kind, amount, balance_after, recorded.created_at)
@@ -209,19 +210,19 @@ def _transaction(recorded: RecordedEvent, kind: contract.TransactionKind, amount
 
 def _account_opened(recorded: RecordedEvent, event: AccountOpened) -> tuple[str, ...]:
     deposit = event.initial_deposit
-    return event.owner, str(deposit), _transaction(recorded, "deposit", deposit, deposit) if deposit > 0 else ""
+    return event.owner, str(deposit), statement_line(recorded, "deposit", deposit, deposit) if deposit > 0 else ""
 
 
 def _deposit_made(recorded: RecordedEvent, event: DepositMade) -> tuple[str, ...]:
     return (
         str(event.amount),
         str(event.balance_after),
-        _transaction(recorded, "deposit", event.amount, event.balance_after),
+        statement_line(recorded, "deposit", event.amount, event.balance_after),
     )
 
 
 def _withdrawal_made(recorded: RecordedEvent, event: WithdrawalMade) -> tuple[str, ...]:
-    tx = _transaction(recorded, "withdrawal", event.amount, event.balance_after)
+    tx = statement_line(recorded, "withdrawal", event.amount, event.balance_after)
     return str(event.amount), str(event.balance_after), tx
 
 
@@ -261,23 +262,11 @@ def encode_events(events: Sequence[RecordedEvent]) -> bytes:
     return _msgpack.encode(flat)
 
 
-@dataclass(frozen=True, slots=True)
-class ApplyOptions:
-    checkpoint_field: str  # "" = leave the checkpoint where it is
-    checkpoint: str
-    heartbeat_field: str = ""
-    heartbeat: bytes = b""
-    announce: bool = True  # PUBLISH the applied versions, for readers waiting on ?min_version=
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
-@dataclass(frozen=True, slots=True)
-class ApplyResult:
-    applied: int
-    gaps: dict[uuid.UUID, int]  # stream -> its applied version, for streams whose next version was missing
-    stale_for: int | None = None  # the current generation, when the batch was for an older one
-
-
-class ReadModelWriter:
+class RedisReadModelWriter:
     """Writes read models through the APPLY script; one script call per batch, checkpoint included."""
 
     def __init__(self, client: Redis, namespace: Namespace) -> None:
@@ -294,7 +283,10 @@ class ReadModelWriter:
         assert raw is not None
         return int(raw)
 
-    async def apply(self, generation: int, events: bytes, options: ApplyOptions) -> ApplyResult:
+    def encode(self, events: Sequence[RecordedEvent]) -> bytes:
+        return encode_events(events)
+
+    async def apply(self, generation: int, batch: bytes, options: ApplyOptions) -> ApplyResult:
         """Apply a batch made by encode_events; one script call, checkpoint and heartbeat included."""
         reply: list[Any] = await self._apply(
             keys=[self.namespace.current],
@@ -308,7 +300,7 @@ class ReadModelWriter:
                 options.heartbeat_field,
                 options.heartbeat,
                 "1" if options.announce else "",
-                events,
+                batch,
             ],
         )
         if reply[0] == b"stale":
@@ -322,6 +314,20 @@ class ReadModelWriter:
         own, everyone = await self.client.hmget(self.namespace.checkpoints(generation), [field, "all"])
         found = own or everyone
         return found.encode() if isinstance(found, str) else found
+
+    async def checkpoints(self, generation: int) -> dict[str, str]:
+        stored = await self.client.hgetall(self.namespace.checkpoints(generation))
+        return {_text(field): _text(cursor) for field, cursor in stored.items()}
+
+    async def applied(self, generation: int) -> int:
+        return int(await self.client.get(self.namespace.applied(generation)) or 0)
+
+    async def heartbeat_of(self, field: str) -> bytes | None:
+        found = await self.client.hget(self.namespace.projectors, field)
+        return found.encode() if isinstance(found, str) else found
+
+    async def held_by(self, generation: int) -> int:
+        return len([key async for key in self.client.scan_iter(match=f"{self.namespace.prefix(generation)}*")])
 
     async def heartbeat(self, field: str, value: bytes) -> int:
         """Record a projector's heartbeat; returns the current generation, so that an idle projector

@@ -1,11 +1,11 @@
 """Rebuilding the read models: replay the whole event store into a fresh generation, then switch to it.
 
-The replay uses the projectors' own script, in big batches, reading and encoding the next
-batch while Redis applies the current one. When it has caught up with the horizon it
+The replay uses the projectors' own writer (Redis or PostgreSQL), in big batches, reading and
+encoding the next batch while the read store applies the current one. When it has caught up with the horizon it
 leaves its cursor as the checkpoint "all" and makes its generation current in one atomic
 step. Readers see the new generation from their next read on; running projectors find out
 on their next batch (the script refuses writes to an older generation) and continue from
-that checkpoint. The keys of older generations are deleted last.
+that checkpoint. The keys (rows) of older generations are deleted last.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from targets.cqrs.events import RecordedEvent
 from targets.cqrs.eventstore import START, Batch, Cursor, EventStore
 from targets.cqrs.projection import fill_gaps
-from targets.cqrs.readmodels import ApplyOptions, ApplyResult, ReadModelWriter, encode_events
+from targets.cqrs.readstore import ApplyOptions, ApplyResult, ReadModelWriter
 from targets.cqrs.shards import ALL
 
 DEFAULT_BATCH_SIZE = 2_000
@@ -45,7 +46,7 @@ class NoEventStore(RuntimeError):
 
 async def rebuild(
     store: EventStore,
-    writer: ReadModelWriter,
+    writer: ReadModelWriter[Any],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
@@ -61,7 +62,7 @@ async def rebuild(
     generation = await writer.new_generation()
     started = time.perf_counter()
     events = 0
-    # Three stages overlap: PostgreSQL reads batch k+1 and Python encodes it while Redis applies batch k.
+    # Three stages overlap: PostgreSQL reads batch k+1 and Python encodes it while the store applies batch k.
     # Batch k+1 is sent only once batch k is applied, so each stream's versions arrive in order.
     reading: asyncio.Task[Batch] = asyncio.create_task(store.read_batch(START, ALL, batch_size))
     applying: asyncio.Task[ApplyResult] | None = None
@@ -73,7 +74,7 @@ async def rebuild(
             if batch.events:
                 cursor = Cursor.after(batch.events[-1])
                 reading = asyncio.create_task(store.read_batch(cursor, ALL, batch_size))
-                payload = encode_events(batch.events)
+                payload = writer.encode(batch.events)
             if applying is not None:
                 result = await applying
                 await fill_gaps(store, writer, generation, applying_events, result, applying_options)

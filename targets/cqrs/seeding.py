@@ -19,7 +19,7 @@ from targets.cqrs import events
 from targets.cqrs.eventstore import apply_schema, init_connection
 from targets.cqrs.operations import CqrsOperations
 from targets.cqrs.rebuild import DEFAULT_BATCH_SIZE
-from targets.cqrs.settings import CqrsSettings
+from targets.cqrs.settings import CqrsSettings, ReadStore
 
 CHUNK_ACCOUNTS = 500
 
@@ -100,21 +100,27 @@ async def load_cqrs_events(connection: asyncpg.Connection, data: Dataset, progre
 
 
 async def rebuild_read_models(
-    pg_dsn: str, redis_url: str, namespace: str, progress: Callable[[int], None] | None = None
+    pg_dsn: str,
+    redis_url: str | None,
+    namespace: str,
+    progress: Callable[[int], None] | None = None,
+    read_store: ReadStore = "redis",
 ) -> int:
     """Replay the event store into the read models (the target's own rebuild); returns the events replayed."""
-    async with CqrsOperations.connect(pg_dsn, redis_url, namespace) as operations:
+    async with CqrsOperations.connect(pg_dsn, redis_url, namespace, read_store) as operations:
         report = await operations.rebuild(DEFAULT_BATCH_SIZE, progress)
     return report.events
 
 
 async def _rebuild_after_load(place: SeedPlace, progress: Progress, rows: dict[str, int]) -> None:
-    if place.pg_dsn is None or place.redis_url is None:
-        raise RuntimeError("seeding the cqrs target needs its PostgreSQL DSN and its Redis URL")
-    namespace = CqrsSettings.from_env(place.settings_env).namespace
+    cqrs = CqrsSettings.from_env(place.settings_env)
+    if place.pg_dsn is None or (cqrs.read_store == "redis" and place.redis_url is None):
+        raise RuntimeError(
+            "seeding the cqrs target needs its PostgreSQL DSN and, with Redis read models, its Redis URL"
+        )
     total = rows["events"]
     rows["events_replayed"] = await rebuild_read_models(
-        place.pg_dsn, place.redis_url, namespace, lambda done: progress("rebuild", done, total)
+        place.pg_dsn, place.redis_url, cqrs.namespace, lambda done: progress("rebuild", done, total), cqrs.read_store
     )
 
 

@@ -1,11 +1,10 @@
-"""The CQRS/event-sourced target: commands through a bus to an event store, reads from Redis read models."""
+"""The CQRS/event-sourced target: commands through a bus to an event store, reads from its read store."""
 
 from __future__ import annotations
 
 import uuid
 
 import asyncpg
-import redis.asyncio as redis
 
 from targets.common import contract
 from targets.common.service import Idempotency, Read, Written
@@ -14,13 +13,13 @@ from targets.common.stats import PoolStats
 from targets.cqrs import commands
 from targets.cqrs.bus import CommandBus
 from targets.cqrs.cache import StateCache
-from targets.cqrs.connections import postgres_pool, redis_client
+from targets.cqrs.connections import postgres_pool
 from targets.cqrs.eventstore import Cursor, EventStore
 from targets.cqrs.group_commit import GroupCommit
 from targets.cqrs.handlers import CommandHandlers
 from targets.cqrs.notify import AppendNotifier
 from targets.cqrs.queries import QuerySide
-from targets.cqrs.readmodels import Namespace
+from targets.cqrs.read_stores import OpenReadStore, open_read_store
 from targets.cqrs.settings import CqrsSettings, require_redis_url
 from targets.cqrs.shards import Shard
 from targets.cqrs.stats import CqrsStats, GroupCommitStats, Projection, ReadSide, ShardProjection, WriteSide
@@ -34,7 +33,7 @@ class CqrsService:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        client: redis.Redis,
+        read_store: OpenReadStore,
         settings: TargetSettings,
         cqrs: CqrsSettings,
         notifier: AppendNotifier,
@@ -42,9 +41,8 @@ class CqrsService:
         views: ViewCache,
     ) -> None:
         self.pool = pool
-        self.client = client
+        self.read_store = read_store
         self.cqrs = cqrs
-        self.namespace = Namespace(cqrs.namespace)
         self.store = EventStore(pool, group_commit_max=cqrs.appends_per_statement)
         self.notifier = notifier
         self.applied = applied
@@ -54,27 +52,36 @@ class CqrsService:
         self.bus = CommandBus()
         self.handlers.register(self.bus)
         self.views = views
-        self.queries = QuerySide(client, self.namespace, applied, settings.read_wait_ms / 1000, views)
+        self.queries = QuerySide(read_store.reader, applied, settings.read_wait_ms / 1000, views)
 
     @classmethod
     async def start(cls, settings: TargetSettings, cqrs: CqrsSettings | None = None) -> CqrsService:
         cqrs = cqrs or CqrsSettings.from_env()
         dsn = settings.require_pg_dsn()
-        client = redis_client(require_redis_url(settings), max_connections=max(16, 4 * settings.pg_pool_size))
-        await client.set(Namespace(cqrs.namespace).current, 1, nx=True)
+        if cqrs.read_store == "redis":
+            require_redis_url(settings)
         pool = await postgres_pool(dsn, settings.pg_pool_size)
+        # Redis: a pool that waits for a free connection; PostgreSQL: as many as the event store's.
+        connections = max(16, 4 * settings.pg_pool_size) if cqrs.read_store == "redis" else settings.pg_pool_size
+        read_store = await open_read_store(
+            cqrs.read_store,
+            pg_dsn=dsn,
+            redis_url=settings.redis_url,
+            namespace=cqrs.namespace,
+            connections=connections,
+        )
         notifier = AppendNotifier(dsn, min_interval=cqrs.min_poll_ms / 1000)
         await notifier.start()
         views = ViewCache(cqrs.view_cache_size)
-        applied = AppliedVersions(client, Namespace(cqrs.namespace).channel, views)
+        applied = AppliedVersions(read_store.announcements, views)
         await applied.start()
-        return cls(pool, client, settings, cqrs, notifier, applied, views)
+        return cls(pool, read_store, settings, cqrs, notifier, applied, views)
 
     async def close(self) -> None:
         await self.applied.close()
         await self.notifier.close()
         await self.pool.close()
-        await self.client.aclose()
+        await self.read_store.close()
 
     async def open_account(
         self, command: contract.OpenAccount, idempotency: Idempotency | None
@@ -118,22 +125,24 @@ class CqrsService:
 
     async def stats(self) -> CqrsStats:
         """Projection lag per shard (events past its checkpoint, age of the oldest of them), and write-side counters."""
-        generation = int(await self.client.get(self.namespace.current) or 1)
-        checkpoints = await self.client.hgetall(self.namespace.checkpoints(generation))
+        generation = await self.read_store.writer.current_generation()
+        checkpoints = await self.read_store.writer.checkpoints(generation)
         shards = []
         for index in range(self.cqrs.projectors):
             shard = Shard(index, self.cqrs.projectors)
-            cursor = Cursor.decode(checkpoints.get(shard.name.encode()) or checkpoints.get(b"all"))
+            cursor = Cursor.decode(checkpoints.get(shard.name) or checkpoints.get("all"))
             lag = await self.store.lag(cursor, shard)
             shards.append(ShardProjection(shard.name, cursor.encode(), lag.events_behind, lag.seconds_behind))
         return CqrsStats(
             target=self.name,
+            read_store=self.read_store.kind,
             projection=Projection(
                 generation=generation,
                 events_behind=sum(shard.events_behind for shard in shards),
                 seconds_behind=max(shard.seconds_behind for shard in shards),
                 shards=shards,
                 horizon_holder=await self.store.horizon_holder(),
+                applied=await self.read_store.writer.applied(generation),
             ),
             write_side=WriteSide(
                 version_conflicts_retried=self.handlers.conflicts,

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Literal, TypeAlias, get_args
 
 from targets.common.settings import SettingsError, TargetSettings, int_setting
 
@@ -17,6 +18,24 @@ def check_namespace(namespace: str, key: str = "BENCH_CQRS_NAMESPACE") -> str:
     if not NAMESPACE_PATTERN.fullmatch(namespace):
         raise SettingsError(f"{key}={namespace!r}: expected 1 to 40 letters, digits, '_' or '-'")
     return namespace
+
+
+ReadStore: TypeAlias = Literal["redis", "postgres"]
+READ_STORES: tuple[ReadStore, ...] = get_args(ReadStore)
+READ_STORE_KEY = "BENCH_CQRS_READ_STORE"
+
+
+def read_store_setting(env: Mapping[str, str]) -> ReadStore:
+    raw = env.get(READ_STORE_KEY, "").strip().lower() or "redis"
+    for store in READ_STORES:
+        if raw == store:
+            return store
+    raise SettingsError(f"{READ_STORE_KEY}={env[READ_STORE_KEY]!r}: expected {' or '.join(READ_STORES)}")
+
+
+def needs_redis(env: Mapping[str, str]) -> bool:
+    """Whether the cqrs target with the settings `env` keeps its read models in Redis."""
+    return read_store_setting(env) == "redis"
 
 
 SWITCH_VALUES = {"on": True, "off": False, "1": True, "0": False, "true": True, "false": False}
@@ -33,7 +52,8 @@ def switch_setting(env: Mapping[str, str], key: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class CqrsSettings:
-    namespace: str  # every Redis key of the read side starts with "<namespace>:"
+    namespace: str  # every Redis key of the read side starts with "<namespace>:" (Redis read store only)
+    read_store: ReadStore  # where projectors keep the read models: Redis, or tables in the event store's database
     projectors: int  # projector processes, one per shard; /stats reports each
     append_attempts: int  # tries of a command whose append lost a version race, before a 409
     state_cache_size: int  # streams whose decision state an API worker remembers between commands
@@ -50,6 +70,7 @@ class CqrsSettings:
         env = os.environ if env is None else env
         return cls(
             namespace=check_namespace(env.get("BENCH_CQRS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE),
+            read_store=read_store_setting(env),
             projectors=int_setting(env, "BENCH_CQRS_PROJECTORS", 1, low=1, high=64),
             append_attempts=int_setting(env, "BENCH_CQRS_APPEND_ATTEMPTS", 8, low=1, high=100),
             state_cache_size=int_setting(env, "BENCH_CQRS_STATE_CACHE", 10_000, low=0, high=10_000_000),
@@ -66,6 +87,7 @@ class CqrsSettings:
         """The environment `from_env` reads these settings back from."""
         return {
             "BENCH_CQRS_NAMESPACE": self.namespace,
+            READ_STORE_KEY: self.read_store,
             "BENCH_CQRS_PROJECTORS": str(self.projectors),
             "BENCH_CQRS_APPEND_ATTEMPTS": str(self.append_attempts),
             "BENCH_CQRS_STATE_CACHE": str(self.state_cache_size),
@@ -91,5 +113,7 @@ class CqrsSettings:
 
 def require_redis_url(settings: TargetSettings) -> str:
     if settings.redis_url is None:
-        raise SettingsError("BENCH_REDIS_URL: required by this target (a Redis URL), but not set")
+        raise SettingsError(
+            f"BENCH_REDIS_URL: required by this target with {READ_STORE_KEY}=redis (a Redis URL), but not set"
+        )
     return settings.redis_url

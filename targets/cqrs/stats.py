@@ -22,6 +22,7 @@ class Projection(msgspec.Struct, frozen=True):
     seconds_behind: float  # the worst shard's
     shards: list[ShardProjection]
     horizon_holder: dict[str, Any] | None  # the oldest transaction that holds the projectors' horizon back
+    applied: int | None = None  # events the current generation's read models applied, duplicates not counted
 
 
 class GroupCommitStats(msgspec.Struct, frozen=True):
@@ -47,6 +48,7 @@ class ReadSide(msgspec.Struct, frozen=True):
 
 
 class CqrsStats(Stats, frozen=True, kw_only=True):
+    read_store: str = "redis"  # BENCH_CQRS_READ_STORE: where the read models are
     projection: Projection
     write_side: WriteSide
     read_side: ReadSide

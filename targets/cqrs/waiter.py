@@ -1,6 +1,7 @@
 """Waking readers that wait for a stream's read model to reach a version (?min_version=).
 
-Projectors PUBLISH "stream:version ..." after each applied batch; a reader registers
+Projectors announce "stream:version ..." after each applied batch (Redis PUBLISH or PostgreSQL
+NOTIFY, whichever store holds the read models: targets/cqrs/readstore.py); a reader registers
 the stream it waits for, re-reads after registering (so a publish in between is not
 missed), and re-reads when woken. It also re-reads every BACKSTOP_SECONDS, which covers
 a lost subscription or a rebuild switching generations. The same announcements keep the
@@ -11,24 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 from collections.abc import Iterator
 
-import redis.asyncio as redis
-
+from targets.cqrs.readstore import Announcements
 from targets.cqrs.views import ViewCache
 
 BACKSTOP_SECONDS = 0.05
-RESUBSCRIBE_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0)
-
-log = logging.getLogger("targets.cqrs.waiter")
 
 
 class AppliedVersions:
-    def __init__(self, client: redis.Redis, channel: str, views: ViewCache | None = None) -> None:
-        self._client = client
-        self._channel = channel
+    def __init__(self, source: Announcements, views: ViewCache | None = None) -> None:
+        self._source = source
         self._views = views if views is not None else ViewCache(0)
         self._watchers: dict[bytes, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -76,27 +71,10 @@ class AppliedVersions:
                 for woken in watchers:
                     woken.set()
 
+    def _live(self, live: bool) -> None:
+        self._views.set_live(live)
+        if live:
+            self._subscribed.set()
+
     async def _listen(self) -> None:
-        failures = 0
-        while True:
-            pubsub = self._client.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                while True:
-                    message = await pubsub.get_message(timeout=None)
-                    if message is None:
-                        continue
-                    if message["type"] == "message":
-                        self._announced(message["data"])
-                    elif message["type"] == "subscribe":  # Redis confirmed: from here on nothing is missed
-                        self._views.set_live(True)
-                        self._subscribed.set()
-                        failures = 0
-            except (OSError, redis.RedisError) as error:
-                log.warning("subscription to %s lost (%s); readers poll until it is back", self._channel, error)
-                await asyncio.sleep(RESUBSCRIBE_DELAYS[min(failures, len(RESUBSCRIBE_DELAYS) - 1)])
-                failures += 1
-            finally:
-                self._views.set_live(False)
-                with contextlib.suppress(OSError, redis.RedisError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._source.follow(self._announced, self._live)
