@@ -270,7 +270,7 @@ def retry_spoiled(step: Callable[[float], StepOutcome], retries: int) -> Callabl
     """`step`, except that a step the load generator spoiled is run again, up to `retries` times.
 
     A lagging event loop or a saturated Locust core says nothing about the target, and on a shared machine
-    it comes and goes (stalls of 100-700 ms once or twice in ten seconds were seen here at 30% CPU); the
+    it comes and goes (a neighbour's burst, a garbage collection that lands in an 8-second step); the
     first run that is not spoiled decides. When every run is spoiled, the step stays void.
     """
 
