@@ -324,13 +324,22 @@ def stall_the_first_generator(bench_pid: int, done: threading.Event) -> None:
         stalled = locust_processes(root)
         done.wait(0.05)
     while stalled and not done.is_set():
-        stalled = [process for process in stalled if process.is_running() and process.status() != "zombie"]
-        for process in stalled:
-            process.send_signal(signal.SIGSTOP)
+        stalled = [process for process in stalled if _signalled(process, signal.SIGSTOP)]
         time.sleep(STALL_SECONDS)  # the fault's own duty cycle, not a wait for a condition
         for process in stalled:
-            process.send_signal(signal.SIGCONT)
+            _signalled(process, signal.SIGCONT)  # every stopped one goes on, whatever happened to the others
         done.wait(STALL_PERIOD - STALL_SECONDS)
+
+
+def _signalled(process: psutil.Process, signal_number: int) -> bool:
+    """False once the process is gone (it exited at the end of its run)."""
+    try:
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        process.send_signal(signal_number)
+    except psutil.Error:
+        return False
+    return True
 
 
 def test_a_repetition_the_load_generator_spoiled_is_run_again_and_excluded(tmp_path: Path) -> None:
