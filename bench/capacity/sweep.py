@@ -67,7 +67,7 @@ class _Sweeper:
         slos = [slo.text for slo in definition.slos]
         tag = SweepTag(name=definition.name, arm=arm.name, workers=workers, slos=slos, **dataclasses.asdict(step))
         run = execute_run(settings, self.console, title=title, sweep=tag)
-        if run.interrupted or run.exit_code is not None:
+        if run.stopped:
             self.outcome.stopped_in = run.run.path
             raise _Stopped(interrupted=run.interrupted, exit_code=run.exit_code)
         return RunData(run.run.path, run.run.manifest, run.steady, run.timeseries, run.data_checks)

@@ -139,7 +139,7 @@ def calibrate(delay: str, rate: float, duration: float, warmup: float, spin: flo
     if baseline:
         console.print("baseline: the same load with no delay")
         baseline_outcome = execute_run(_settings("none", rate, duration, warmup, spin, out), console)
-        if baseline_outcome.failure or baseline_outcome.interrupted or baseline_outcome.exit_code is not None:
+        if baseline_outcome.failure or baseline_outcome.stopped:
             finish(baseline_outcome)
         baseline_histogram = _overall(baseline_outcome)
     outcome = execute_run(_settings(delay, rate, duration, warmup, spin, out), console)

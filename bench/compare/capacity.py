@@ -97,7 +97,7 @@ class _ArmSearch:
         again = f" (attempt {self.attempts + 1})" if self.attempts else ""
         title = f"{arm.name} capacity, step {self.steps_done + 1}{again}: asked {rate:,.0f} actions/s"
         run = execute_run(settings, self.console, title=title, capacity=self.tag(rate))
-        if run.interrupted or run.exit_code is not None:
+        if run.stopped:
             raise CapacityStopped(run)
         self.attempts += 1
         data = RunData(run.run.path, run.run.manifest, run.steady, run.timeseries, run.data_checks)

@@ -40,6 +40,10 @@ class ExperimentOutcome:
     interrupted: bool = False
     exit_code: int | None = None  # a signal turned into SystemExit
 
+    @property
+    def stopped(self) -> bool:
+        return self.interrupted or self.exit_code is not None
+
 
 def plan(experiment: Experiment) -> list[tuple[int, int, Arm]]:
     """(repetition, arm index, arm) in the order they run: all arms of repetition 1, then of 2, ..."""
@@ -91,22 +95,18 @@ def run_experiment(
             per_run = time.monotonic() - started  # the next estimate: measured, not assumed
             outcome.runs.append(run)
             _say(console, title, run)
-            if _stopped(run) or not (run.complete and run.validity.spoiled_by_generator):
+            if run.stopped or not (run.complete and run.validity.spoiled_by_generator):
                 break
-        if _stopped(run):
+        if run.stopped:
             outcome.interrupted, outcome.exit_code = run.interrupted, run.exit_code
             break
-    if experiment.capacity is not None and not (outcome.interrupted or outcome.exit_code is not None):
+    if experiment.capacity is not None and not outcome.stopped:
         _search_capacities(experiment, outcome, servers, console)
     step_runs = sorted(path for path in outcome.report.glob(f"{CAPACITY}/*/{RUNS}/*") if is_run_directory(path))
     run_dirs = [run.run.path for run in outcome.runs] + step_runs
     outcome.summary = write_report(run_dirs, outcome.report)
     point_latest(outcome.report, reports)
     return outcome
-
-
-def _stopped(run: RunOutcome) -> bool:
-    return run.interrupted or run.exit_code is not None
 
 
 def _search_capacities(experiment: Experiment, outcome: ExperimentOutcome, servers: Servers, console: Console) -> None:

@@ -86,6 +86,11 @@ class RunOutcome:
     exit_code: int | None = None  # by a signal turned into SystemExit
 
     @property
+    def stopped(self) -> bool:
+        """Ended by Ctrl-C or a signal: whatever runs it should stop too."""
+        return self.interrupted or self.exit_code is not None
+
+    @property
     def failure(self) -> str | None:
         """The sentence to end with when the run failed."""
         return self.ended.detail if self.ended.kind in FAILURES else None
