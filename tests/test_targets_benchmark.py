@@ -139,6 +139,31 @@ def test_the_benchmark_measures_every_row_and_its_ratios_come_from_them(
     assert "pgbench ran after each target's HTTP rows, with the target stopped" in result.stdout
 
 
+@pytest.mark.timeout(120)
+def test_without_wrk_locust_drives_every_row_and_its_limit_is_stated(
+    bench: BenchCli, infra: Infrastructure, tmp_path: Path
+) -> None:
+    out = tmp_path / "results.json"
+    small = ["--seconds", "2", "--warmup", "1", "--connections", "4", "--threads", "1", "--accounts", "8"]
+    result = bench("benchmark", "targets", *small, "--generator", "locust", *servers(infra), "--json", str(out))
+    found = msgspec.json.decode(out.read_bytes(), type=TargetsBenchmark)
+    assert found.http_generator.startswith("locust ")
+    assert "tops out" in found.http_generator_limit
+    http_rows = [row for row in found.rows if not row.id.startswith(PGBENCH)]
+    assert len(http_rows) == 7
+    for row in http_rows:
+        assert row.measured.requests > 0, row.id
+        assert row.measured.errors == 0, f"{row.id}: {row.measured.detail}"
+    # Locust on one shared core may saturate: then the run says so and fails, for that reason only.
+    saturated = [row.id for row in http_rows if row.measured.saturated]
+    assert found.problems == [
+        f"{row.id} ({row.name}): the load generator saturated its CPU; its latencies are its own"
+        for row in http_rows
+        if row.measured.saturated
+    ]
+    assert (result.exit_code == 0) == (not saturated), result.output[-3000:]
+
+
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize(
     ("args", "expected"),

@@ -112,6 +112,7 @@ class Locust:
     ) -> Measured:
         keys = ids
         if keys is None:  # the scenario wants a key file even for GET /health
+            out.mkdir(parents=True, exist_ok=True)
             keys = out / "no-ids.txt"
             keys.write_text("")
         job = LocustJob(
