@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import redis.asyncio as redis
 
+from targets.common.pg_pool import keep_session
 from targets.cqrs.eventstore import apply_schema, init_connection
 
 
@@ -17,7 +18,7 @@ async def connect_postgres(dsn: str, *, schema: bool = False) -> asyncpg.Connect
 
 
 async def postgres_pool(dsn: str, size: int) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size, init=init_connection)
+    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size, init=init_connection, reset=keep_session)
     async with pool.acquire() as connection:
         await apply_schema(connection)
     return pool

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 
 from targets.common.errors import NotFound
+from targets.common.pg_pool import keep_session
 from targets.cqrs.eventstore import EventStore, init_connection
 from targets.cqrs.fold import AccountView
 from targets.cqrs.history import AsOf, History, stream_history
@@ -31,7 +32,7 @@ class CqrsOperations:
     ) -> AsyncIterator[CqrsOperations]:
         """The event store at `pg_dsn` and the read store; without a Redis URL, the Redis read store is left out."""
         # Two connections: a rebuild reads the next batch on one while filling gaps on the other.
-        pool = await asyncpg.create_pool(pg_dsn, min_size=2, max_size=2, init=init_connection)
+        pool = await asyncpg.create_pool(pg_dsn, min_size=2, max_size=2, init=init_connection, reset=keep_session)
         opened = None
         try:
             if read_store == "postgres" or redis_url:

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from targets.common.pg_pool import keep_session
 from targets.cqrs.connections import redis_client
 from targets.cqrs.pg_readmodels import PgReadModelWriter, apply_read_schema
 from targets.cqrs.pg_reads import PgAnnouncements, PgReader
@@ -50,7 +51,7 @@ async def open_read_store(
         return OpenReadStore(
             kind, writer, RedisReader(client, names), RedisAnnouncements(client, names.channel), client.aclose
         )
-    pool = await asyncpg.create_pool(pg_dsn, min_size=1, max_size=connections)
+    pool = await asyncpg.create_pool(pg_dsn, min_size=1, max_size=connections, reset=keep_session)
     try:
         async with pool.acquire() as connection:
             await apply_read_schema(connection)

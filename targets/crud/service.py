@@ -13,6 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 from targets.common import contract
 from targets.common.errors import BalanceLimit, InsufficientFunds, InvalidTransition, NotFound
 from targets.common.idempotency import encode_response, replay
+from targets.common.pg_pool import keep_session
 from targets.common.service import Idempotency, Read, Written
 from targets.common.settings import TargetSettings
 from targets.common.stats import PoolStats
@@ -50,7 +51,10 @@ class CrudService:
     @classmethod
     async def start(cls, settings: TargetSettings) -> CrudService:
         pool = await asyncpg.create_pool(
-            settings.require_pg_dsn(), min_size=settings.pg_pool_size, max_size=settings.pg_pool_size
+            settings.require_pg_dsn(),
+            min_size=settings.pg_pool_size,
+            max_size=settings.pg_pool_size,
+            reset=keep_session,
         )
         async with pool.acquire() as connection:
             await apply_schema(connection)
