@@ -74,10 +74,20 @@ def test_bad_money_movement_bodies(
         ({"owner": "x" * 201}, "owner"),
         ({"owner": "x", "initial_deposit": -1}, "initial_deposit"),
         ({"owner": "x", "initial_deposit": 2**64}, "initial_deposit"),
+        ({"owner": "\u0000a"}, "owner"),  # PostgreSQL's text cannot hold a NUL: refused before it gets there
     ],
 )
 def test_bad_open_account_bodies(api: Api, body: dict[str, Any], names: str) -> None:
-    _assert_error(api.client.post("/accounts", json=body), 422, names=names)
+    _assert_error(api.client.post("/accounts", content=_ascii_json(body)), 422, names=names)
+
+
+def uuid4_bytes() -> bytes:
+    return str(uuid.uuid4()).encode()
+
+
+def _ascii_json(body: Any) -> bytes:
+    """JSON with every character beyond ASCII escaped, so that a lone surrogate can be sent at all."""
+    return json.dumps(body, ensure_ascii=True).encode()
 
 
 @pytest.mark.parametrize(
@@ -91,14 +101,27 @@ def test_bad_open_account_bodies(api: Api, body: dict[str, Any], names: str) -> 
         ({"customer_id": "{c}", "items": [{"sku": "s", "qty": 1, "unit_price": -1}]}, "unit_price"),
         ({"customer_id": "{c}", "items": [{"sku": "", "qty": 1, "unit_price": 1}]}, "sku"),
         ({"customer_id": "{c}", "items": [{"qty": 1, "unit_price": 1}]}, "sku"),
+        ({"customer_id": "{c}", "items": [{"sku": "a\u0000", "qty": 1, "unit_price": 1}]}, "sku"),
         ({"customer_id": "{c}", "items": "lots"}, "items"),
     ],
 )
 def test_bad_order_bodies_write_nothing(api: Api, body: dict[str, Any], names: str) -> None:
     customer = str(uuid.uuid4())
     payload = json.loads(json.dumps(body).replace("{c}", customer))
-    _assert_error(api.client.post("/orders", json=payload), 422, names=names)
+    _assert_error(api.client.post("/orders", content=_ascii_json(payload)), 422, names=names)
     assert api.dashboard(customer, expect_orders=0)["recent"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/accounts", rb'{"owner": "a\ud800"}'),
+        ("/orders", rb'{"customer_id": "%s", "items": [{"sku": "\udfff", "qty": 1, "unit_price": 1}]}' % uuid4_bytes()),
+    ],
+)
+def test_lone_surrogates_are_malformed_json(api: Api, path: str, raw: bytes) -> None:
+    """A lone surrogate has no UTF-8 form, so no database could store it: the JSON is refused as malformed."""
+    _assert_error(api.client.post(path, content=raw), 400)
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,10 @@ DEFAULT_LIMIT = 20
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=MAX_AMOUNT, description="integer cents, > 0")]
 NonNegativeAmount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT, description="integer cents, >= 0")]
-Owner = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# PostgreSQL's text cannot hold a NUL character: it is refused here, in the schema, not by the database.
+_NO_NUL = "^[^\\x00]*$"
+Owner = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=_NO_NUL, description="no NUL characters")]
+Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_NO_NUL, description="no NUL characters")]
 Quantity = Annotated[int, msgspec.Meta(gt=0, le=MAX_QTY)]
 
 OrderStatus = Literal["created", "paid", "shipped", "cancelled"]
