@@ -30,6 +30,11 @@ def add_arguments(parser: Any) -> None:
         help="Share of actions that are visibility probes.",
     )
     group.add_argument("--bench-seed", type=int, default=1, help="Seed of the users' random choices.")
+    group.add_argument(
+        "--bench-query-host",
+        default="",
+        help="Base URL the reads go to (a query side of its own); empty: the --host, like the writes.",
+    )
     group.add_argument("--bench-out", default="", help="Run directory for histograms; empty: record nothing.")
     group.add_argument("--bench-warmup", type=float, default=0.0, help="Seconds after ramp-up not measured.")
     group.add_argument(
@@ -50,6 +55,7 @@ class ScenarioOptions:
     out_dir: Path | None
     warmup: float
     duration: float
+    query_host: str = ""  # where reads go; "": the --host
 
     @property
     def open_model(self) -> bool:
@@ -75,4 +81,5 @@ class ScenarioOptions:
             out_dir=Path(parsed.bench_out) if parsed.bench_out else None,
             warmup=parsed.bench_warmup,
             duration=parsed.bench_duration,
+            query_host=parsed.bench_query_host.rstrip("/"),
         )

@@ -49,6 +49,11 @@ def target_names(env: Mapping[str, str] | None = None) -> list[str]:
     return sorted(all_targets(env))
 
 
+def query_side_targets(env: Mapping[str, str] | None = None) -> list[str]:
+    """The targets whose query side can run in processes of its own (`--query-workers`)."""
+    return [name for name, spec in sorted(all_targets(env).items()) if spec.query_app is not None]
+
+
 def get_target(name: str, env: Mapping[str, str] | None = None) -> TargetDescription:
     known = all_targets(env)
     if name not in known:

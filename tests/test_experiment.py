@@ -67,6 +67,14 @@ def test_defaults_fill_what_a_minimal_file_leaves_out() -> None:
     assert experiment.data.accounts == 5_000
 
 
+def test_an_arm_runs_its_query_side_in_query_workers_of_its_own(tmp_path: Path) -> None:
+    experiment = parse_experiment(minimal(**{"arms.1.query_workers": 2}))
+    assert [arm.query_workers for arm in experiment.arms] == [0, 2]
+    settings = experiment.arms[1].run_settings(experiment.load, experiment.data, tmp_path, Servers())
+    assert settings.query_workers == 2
+    assert settings.as_manifest().query_workers == 2
+
+
 def test_arms_run_interleaved() -> None:
     experiment = parse_experiment(minimal(repeats=2))
     assert [(rep, arm.name) for rep, _, arm in plan(experiment)] == [(0, "a"), (0, "b"), (1, "a"), (1, "b")]
@@ -100,6 +108,8 @@ BAD_EXPERIMENTS = pytest.mark.parametrize(
         ({"arms.0.target": "mongo"}, "arms[0].target = 'mongo': expected one of cqrs, crud, floor"),
         ({"arms.1.name": "a"}, "the name 'a' is used twice"),
         ({"arms.0.workers": 0}, "arms[0].workers = 0: expected a value from 1 to 64"),
+        ({"arms.0.query_workers": 1}, "arms[0].query_workers = 1: expected 0 for crud, whose query side"),
+        ({"arms.1.query_workers": 65}, "arms[1].query_workers = 65: expected a value from 0 to 64"),
         ({"arms.0.floor_delay": "sometimes"}, "arms[0].floor_delay = 'sometimes': expected 'none'"),
         ({"arms.0.host": "http://127.0.0.1:8000"}, "arms[0] (a): expected either target = NAME or host = URL"),
         ({"slos": ["p95 below 50ms"]}, "slos[0] = 'p95 below 50ms'"),

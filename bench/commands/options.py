@@ -12,6 +12,7 @@ from bench.commands.params import CpuList
 from bench.infra.cpus import CpuRequest, PlacementError
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
 from bench.seed.sizes import API_SIZES, DATABASE_SIZES
+from targets.registry import get_target, query_side_targets
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +51,28 @@ def seed_options(func: F) -> F:
     return click.option(
         "--seed", type=int, default=1, show_default=True, help="Seed of the data set and of the users' choices."
     )(func)
+
+
+def query_workers_option(func: F) -> F:
+    return click.option(
+        "--query-workers",
+        type=click.IntRange(0, 64),
+        default=0,
+        show_default=True,
+        help="Processes that serve the target's reads apart from its API workers, on a port of their own; "
+        "the scenarios send reads there (cqrs only; 0: the API workers serve them).",
+    )(func)
+
+
+def check_query_workers(query_workers: int, target: str | None) -> int:
+    """`query_workers`, or a usage error (exit 2) when the target has no query side of its own."""
+    if query_workers and (target is None or get_target(target).query_app is None):
+        raise click.BadParameter(
+            f"{query_workers}: expected 0 for {target or 'an external --host'}, whose query side does not run "
+            f"apart (only {', '.join(query_side_targets())} has one)",
+            param_hint="--query-workers",
+        )
+    return query_workers
 
 
 def placement_options(func: F) -> F:

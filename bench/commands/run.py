@@ -8,7 +8,15 @@ import click
 
 from bench.commands.console import console
 from bench.commands.ending import finish
-from bench.commands.options import RUNS_OUT, cpu_request, placement_options, seed_options, server_options
+from bench.commands.options import (
+    RUNS_OUT,
+    check_query_workers,
+    cpu_request,
+    placement_options,
+    query_workers_option,
+    seed_options,
+    server_options,
+)
 from bench.commands.params import DelayType, Duration, SkewType, ThinkTime
 from bench.run.load import DEFAULT_RAMP_SECONDS, DEFAULT_USERS, OPEN_MODEL_RAMP_SECONDS, LoadError, load_settings
 from bench.run.orchestrate import execute_run
@@ -79,6 +87,7 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -
     show_default=True,
     help="Projector processes of the cqrs target.",
 )
+@query_workers_option
 @click.option(
     "--think-time",
     type=ThinkTime(),
@@ -145,6 +154,7 @@ def run(
     processes: int,
     workers: int,
     projectors: int,
+    query_workers: int,
     think_time: tuple[float, float] | None,
     skew: Skew,
     visibility_share: float,
@@ -202,6 +212,7 @@ def run(
         load_data=not no_seed and keys_dir is None,
         workers=workers,
         projectors=projectors,
+        query_workers=check_query_workers(query_workers, target),
         pg_pool_size=pg_pool_size,
         floor_delay=floor_delay,
         pg_dsn=pg_dsn or None,

@@ -11,7 +11,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from bench.commands.options import cpu_request, placement_options, server_options
+from bench.commands.options import (
+    check_query_workers,
+    cpu_request,
+    placement_options,
+    query_workers_option,
+    server_options,
+)
 from bench.infra.cpus import plan_cpus, said_cpus
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
@@ -67,6 +73,7 @@ def _check_delay(ctx: click.Context, param: click.Parameter, value: str) -> str:
     show_default=True,
     help="Projector processes of the cqrs target, one per shard of the streams (other targets ignore it).",
 )
+@query_workers_option
 @placement_options
 def up(
     target: str,
@@ -80,6 +87,7 @@ def up(
     floor_delay: str,
     log_dir: Path | None,
     projectors: int,
+    query_workers: int,
     node_cpus: frozenset[int] | None,
     generator_cpus: frozenset[int] | None,
     co_located: bool,
@@ -90,6 +98,7 @@ def up(
     those the load generator's share, --generator-cpus, leaves), unless --co-located.
     """
     spec = get_target(target)
+    check_query_workers(query_workers, target)
     uses_redis = spec.uses_redis(os.environ)  # the target reads its other settings from this environment
     outside = (
         ("PostgreSQL (--pg-dsn)", bool(pg_dsn) and spec.needs_postgres),
@@ -124,6 +133,7 @@ def up(
             port=port or None,
             workers=workers,
             projectors=projectors,
+            query_workers=query_workers,
             cpus=plan.node,
         )
         try:
@@ -133,6 +143,8 @@ def up(
                 console.print(f"database: {infra.database_dsn}")
             companions = f" and {len(running.companions)} projector(s)" if running.companions else ""
             console.print(f"target [bold]{target}[/] with {workers} worker(s){companions}; logs in {log_dir}")
+            if running.query_workers is not None:
+                console.print(f"query side: {running.query_workers.workers} worker(s) at {running.query_url}")
             if plan.node is not None:
                 generator = f"; load generators belong on {said_cpus(plan.generator)}" if plan.generator else ""
                 console.print(f"node: {said_cpus(plan.node)}{generator}")
@@ -140,7 +152,8 @@ def up(
                 console.print(f"not isolated: {plan.why_not}")
             console.print("Ctrl-C stops the target and the servers.")
             print(running.base_url, flush=True)
-            processes = [running.process, *running.companions]
+            query = [running.query_workers.process] if running.query_workers is not None else []
+            processes = [running.process, *query, *running.companions]
             wait_until(
                 lambda: any(process.poll() is not None for process in processes),
                 timeout=math.inf,
@@ -148,7 +161,12 @@ def up(
                 interval=0.5,
             )
             exited = next(process for process in processes if process.poll() is not None)
-            which = f"target {target}" if exited is running.process else f"projector {running.companions.index(exited)}"
+            if exited is running.process:
+                which = f"target {target}"
+            elif exited in running.companions:
+                which = f"projector {running.companions.index(exited)}"
+            else:
+                which = f"the query workers of {target}"
             log = log_tail(running.log_path) if exited is running.process else f"logs in {log_dir}"
             raise InfraError(f"{which} exited with code {exited.returncode}.\n{log}")
         finally:

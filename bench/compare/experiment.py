@@ -68,7 +68,7 @@ from scenarios.catalog import DEFAULT_MIX, DEFAULT_THINK_TIME, DEFAULT_VISIBILIT
 from scenarios.keys import SKEW_SYNTAX, parse_skew
 from targets.common.dataset import SeedSpec
 from targets.common.delay import DELAY_SYNTAX, parse_delay
-from targets.registry import target_names
+from targets.registry import get_target, query_side_targets, target_names
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios" / "experiments"
 DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
@@ -94,6 +94,7 @@ class Arm:
     keys: Path | None = None
     workers: int = 1
     projectors: int = 1
+    query_workers: int = 0  # the target's query side in processes of its own; 0: the API workers serve reads
     pg_pool_size: int = 16
     floor_delay: str = "none"
     settings: Mapping[str, str] = field(default_factory=dict)  # target settings by environment name
@@ -108,6 +109,7 @@ class Arm:
             load_data=self.keys is None,
             workers=self.workers,
             projectors=self.projectors,
+            query_workers=self.query_workers,
             pg_pool_size=self.pg_pool_size,
             floor_delay=self.floor_delay,
             target_settings=dict(self.settings),
@@ -445,6 +447,14 @@ def _arm(table: _Table, index: int) -> Arm:
         value = table.get(key, int, default=1)
         _in_range(table, key, value, 1, 64)
         arm = replace(arm, **{key: value})
+    query_workers = table.get("query_workers", int, default=0)
+    _in_range(table, "query_workers", query_workers, 0, 64)
+    if query_workers and (target is None or get_target(target).query_app is None):
+        raise ExperimentError(
+            f"arms[{index}].query_workers = {query_workers}: expected 0 for {target or 'a host arm'}, "
+            f"whose query side does not run apart (only {', '.join(query_side_targets())} has one)"
+        )
+    arm = replace(arm, query_workers=query_workers)
     pool = table.get("pg_pool_size", int, default=16)
     _in_range(table, "pg_pool_size", pool, 1, 500)
     delay = table.parsed("floor_delay", lambda text: (parse_delay(text), text)[1], DELAY_SYNTAX, "none")

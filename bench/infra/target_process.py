@@ -23,6 +23,16 @@ READY_FILE_ENV = "BENCH_READY_FILE"
 
 
 @dataclass
+class QueryWorkers:
+    """The query side in processes of its own (`--query-workers`): a uvicorn of the target's query app."""
+
+    base_url: str
+    workers: int
+    process: Popen[bytes]
+    log_path: Path
+
+
+@dataclass
 class RunningTarget:
     spec: TargetDescription
     base_url: str
@@ -32,11 +42,20 @@ class RunningTarget:
     settings_env: dict[str, str] = field(default_factory=dict)
     companions: list[Popen[bytes]] = field(default_factory=list)
     cpus: frozenset[int] | None = None  # what the API workers and companions are pinned to; None: not pinned
+    query_workers: QueryWorkers | None = None  # None: the API workers serve the queries too
+
+    @property
+    def query_url(self) -> str:
+        """Where the reads go: the query workers if there are any, else the API."""
+        return self.query_workers.base_url if self.query_workers is not None else self.base_url
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the API workers, then the companions (which may still be catching up: they are stopped, not drained)."""
+        """Stop the API workers and the query workers, then the companions (which may still be catching up:
+        they are stopped, not drained)."""
         try:
             stop_process_tree(self.process, timeout=timeout)
+            if self.query_workers is not None:
+                stop_process_tree(self.query_workers.process, timeout=timeout)
         finally:
             for companion in self.companions:
                 stop_process_tree(companion, timeout=timeout)
@@ -63,12 +82,12 @@ def floor_delay_setting(spec: str) -> DelayDistribution:
         raise InfraError(f"invalid target setting BENCH_FLOOR_DELAY: {exc}") from None
 
 
-def uvicorn_argv(spec: TargetDescription, *, host: str, port: int, workers: int) -> list[str]:
+def uvicorn_argv(app: str, *, host: str, port: int, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
         "uvicorn",
-        spec.app,
+        app,
         "--factory",
         "--host",
         host,
@@ -132,6 +151,7 @@ def start_target(
     port: int | None = None,
     workers: int = 1,
     projectors: int | None = None,
+    query_workers: int = 0,
     ready_timeout: float = 60.0,
     cpus: frozenset[int] | None = None,
 ) -> RunningTarget:
@@ -141,7 +161,8 @@ def start_target(
 
     A target with a companion (cqrs) also gets `projectors` companion processes (default: the
     companion's default count), started once the API serves and ready before this returns.
-    Other targets ignore `projectors`.
+    Other targets ignore `projectors`. `query_workers` > 0 starts the target's query app in that many
+    workers of their own, on a port of their own (a target without a query app refuses it).
     """
     companion_count = 0
     if spec.companion is not None:
@@ -149,6 +170,8 @@ def start_target(
         if companion_count < 1:
             raise InfraError(f"target {spec.name} needs at least one {spec.companion.module} process")
         settings_env = {**settings_env, spec.companion.count_env: str(companion_count)}
+    if query_workers and spec.query_app is None:
+        raise InfraError(f"target {spec.name} has no query side of its own to run in query workers")
     env = {**os.environ, **settings_env}
     try:
         spec.check_settings(env)  # the target would refuse them too, but with a traceback in its log
@@ -156,19 +179,24 @@ def start_target(
         raise InfraError(f"invalid target setting {exc}") from None
     port = port if port is not None else free_tcp_port(host)
     log_path = log_dir / f"target-{spec.name}-{port}.log"
-    argv = uvicorn_argv(spec, host=host, port=port, workers=workers)
-    process = spawn(argv, env=env, log_path=log_path, cpus=cpus)
+    process = spawn(
+        uvicorn_argv(spec.app, host=host, port=port, workers=workers), env=env, log_path=log_path, cpus=cpus
+    )
     base_url = f"http://{host}:{port}"
     target = RunningTarget(spec, base_url, workers, process, log_path, settings_env, cpus=cpus)
     try:
-        wait_until(
-            lambda: process.poll() is not None or _healthy(base_url),
-            timeout=ready_timeout,
-            what=f"target {spec.name} at {base_url}",
-        )
-        if process.poll() is not None:
-            raise InfraError(
-                f"target {spec.name} exited with code {process.returncode} while starting.\n{log_tail(log_path)}"
+        _wait_serving(process, base_url, log_path, what=f"target {spec.name}", timeout=ready_timeout)
+        if query_workers:
+            assert spec.query_app is not None
+            target.query_workers = _start_query_workers(
+                spec.query_app, spec.name, query_workers, env=env, host=host, log_dir=log_dir, cpus=cpus
+            )
+            _wait_serving(
+                target.query_workers.process,
+                target.query_workers.base_url,
+                target.query_workers.log_path,
+                what=f"the query workers of {spec.name}",
+                timeout=ready_timeout,
             )
         for index in range(companion_count):
             target.companions.append(
@@ -188,11 +216,34 @@ def start_target(
     return target
 
 
+def _start_query_workers(
+    app: str,
+    name: str,
+    workers: int,
+    *,
+    env: dict[str, str],
+    host: str,
+    log_dir: Path,
+    cpus: frozenset[int] | None,
+) -> QueryWorkers:
+    port = free_tcp_port(host)
+    log_path = log_dir / f"target-{name}-queries-{port}.log"
+    process = spawn(uvicorn_argv(app, host=host, port=port, workers=workers), env=env, log_path=log_path, cpus=cpus)
+    return QueryWorkers(f"http://{host}:{port}", workers, process, log_path)
+
+
+def _wait_serving(process: Popen[bytes], base_url: str, log_path: Path, *, what: str, timeout: float) -> None:
+    wait_until(lambda: process.poll() is not None or _healthy(base_url), timeout=timeout, what=f"{what} at {base_url}")
+    if process.poll() is not None:
+        raise InfraError(f"{what} exited with code {process.returncode} while starting.\n{log_tail(log_path)}")
+
+
 def _healthy(base_url: str) -> bool:
     return httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200
 
 
 __all__ = [
+    "QueryWorkers",
     "RunningTarget",
     "floor_delay_setting",
     "harness_settings",

@@ -34,13 +34,25 @@ SECTIONS = {
     "visibility": "Visibility window (a probe writes, then reads until its write shows)",
 }
 STATS = {"mean": "mean", "p50": "p50", "p95": "p95", "p99": "p99", "p999": "p99.9"}
-CPU_COMPONENTS = (Component.TARGET, Component.PROJECTORS, Component.POSTGRES, Component.REDIS, Component.GENERATOR)
-MEMORY_COMPONENTS = (Component.TARGET, Component.PROJECTORS, Component.POSTGRES, Component.REDIS)
+CPU_COMPONENTS = (
+    Component.TARGET,
+    Component.QUERY,
+    Component.PROJECTORS,
+    Component.POSTGRES,
+    Component.REDIS,
+    Component.GENERATOR,
+)
+MEMORY_COMPONENTS = (Component.TARGET, Component.QUERY, Component.PROJECTORS, Component.POSTGRES, Component.REDIS)
 ROW_RATES = columns.ROWS_WRITTEN_RATES
-COMPONENT_NAMES = {Component.POSTGRES: "PostgreSQL", Component.REDIS: "Redis", Component.PROJECTORS: "projectors"}
+COMPONENT_NAMES = {
+    Component.POSTGRES: "PostgreSQL",
+    Component.REDIS: "Redis",
+    Component.PROJECTORS: "projectors",
+    Component.QUERY: "query workers",
+}
 
 # The node's processes are all pinned to its CPUs: their CPU summed, over 100% x its CPUs, is how busy it was.
-CPU_NODE_COMPONENTS = (Component.TARGET, Component.PROJECTORS, Component.POSTGRES, Component.REDIS)
+CPU_NODE_COMPONENTS = (Component.TARGET, Component.QUERY, Component.PROJECTORS, Component.POSTGRES, Component.REDIS)
 CPU_NODE_SHARE = "cpu_node_percent_of_node"
 LATENCY_MEAN = "latency_all_mean_ms"
 MEMORY_NODE = "memory_node_pss_mib"
@@ -91,7 +103,9 @@ def _definitions() -> Iterator[Metric]:
         yield Metric(errors_id(group), f"error rate, {group}", "%", "lower", "throughput")
     for component in CPU_COMPONENTS:
         yield Metric(cpu_id(component), component.value, "% of a core", "lower", "cpu")
-    yield Metric(CPU_NODE_SHARE, "node (target, projectors, PostgreSQL, Redis)", "% of the node", "lower", "cpu")
+    yield Metric(
+        CPU_NODE_SHARE, "node (target, query workers, projectors, PostgreSQL, Redis)", "% of the node", "lower", "cpu"
+    )
     for component in MEMORY_COMPONENTS:
         yield Metric(memory_id(component), component.value, "MiB", "lower", "memory")
     yield Metric(DB_WRITES, "rows written/s at the experiment's fixed load", "rows/s", "neutral", "database")

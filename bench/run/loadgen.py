@@ -39,7 +39,10 @@ def headless_argv(
     return argv
 
 
-def locust_argv(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path) -> list[str]:
+def locust_argv(
+    load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path, query_host: str | None = None
+) -> list[str]:
+    """`query_host`: where the reads go when the target's query side serves apart; None: the `host`."""
     think_min, think_max = load.think_time
     return [
         *headless_argv(
@@ -61,6 +64,7 @@ def locust_argv(load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: P
         *("--bench-seed", str(load.seed)),
         *("--bench-warmup", f"{load.warmup:g}"),
         *("--bench-duration", f"{load.duration:g}"),
+        *(("--bench-query-host", query_host) if query_host is not None and query_host != host else ()),
     ]
 
 
@@ -84,9 +88,15 @@ def locust_env(host: str, base: Mapping[str, str]) -> dict[str, str]:
 
 
 def start_locust(
-    load: LoadSettings, *, host: str, run: RunDirectory, keys_dir: Path, cpus: frozenset[int] | None = None
+    load: LoadSettings,
+    *,
+    host: str,
+    run: RunDirectory,
+    keys_dir: Path,
+    cpus: frozenset[int] | None = None,
+    query_host: str | None = None,
 ) -> Popen[bytes]:
     """Start Locust headless; with `cpus`, its master and every worker it forks run only there."""
-    argv = locust_argv(load, host=host, run=run, keys_dir=keys_dir)
+    argv = locust_argv(load, host=host, run=run, keys_dir=keys_dir, query_host=query_host)
     (run.locust / "command.txt").write_text(" ".join(argv) + "\n")
     return spawn(argv, env=locust_env(host, os.environ), log_path=run.locust / "locust.log", cpus=cpus)

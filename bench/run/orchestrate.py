@@ -133,9 +133,16 @@ def execute_run(
         try:
             stage = prepare(settings, run, stack, progress.seeding)
             run.manifest.seed_data, run.manifest.base_url = stage.seed, stage.base_url
+            query_url = stage.target.query_url if stage.target is not None else stage.base_url
+            run.manifest.query_url = query_url if query_url != stage.base_url else None
             placer = _Placer(run, stage)
             locust = start_locust(
-                settings.load, host=stage.base_url, run=run, keys_dir=stage.keys_dir, cpus=placer.generator_cpus
+                settings.load,
+                host=stage.base_url,
+                run=run,
+                keys_dir=stage.keys_dir,
+                cpus=placer.generator_cpus,
+                query_host=query_url,
             )
             sampler = _sampler(run, stage, locust.pid)
             ended = _drive(settings, run, stage, locust, sampler, progress, placer) or FINISHED

@@ -94,6 +94,7 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
         log_dir=run.logs,
         workers=settings.workers,
         projectors=settings.projectors,
+        query_workers=settings.query_workers,
         cpus=plan.node,
     )
     stack.callback(running.stop)
@@ -165,6 +166,8 @@ def _prepare_external(settings: RunSettings, run: RunDirectory, progress: Progre
 
 def _components(infra: Infrastructure, target: RunningTarget) -> list[Component]:
     components = [Component(Part.TARGET, ProcessTreeSampler([target.process.pid]))]
+    if target.query_workers is not None:
+        components.append(Component(Part.QUERY, ProcessTreeSampler([target.query_workers.process.pid])))
     if target.companions:
         components.append(Component(Part.PROJECTORS, ProcessTreeSampler([p.pid for p in target.companions])))
     if isinstance(infra.postgres, EmbeddedPostgres):

@@ -69,6 +69,7 @@ class RunSettings:
     load_data: bool = True  # False (--no-seed): only the key files of the data set are written
     workers: int = 1
     projectors: int = 1
+    query_workers: int = 0  # processes of the target's query side apart from the API workers; 0: none
     pg_pool_size: int = 16
     floor_delay: str = "none"
     floor_spin: float = 0.0  # seconds at the end of each floor delay awaited by yielding (calibration)
@@ -98,6 +99,7 @@ class RunSettings:
             host=self.host,
             load=self.load.as_manifest(),
             target_workers=self.workers,
+            query_workers=self.query_workers,
             projectors=self.projectors if self._has_companions() else None,
             pg_pool_size=self.pg_pool_size,
             floor_delay=self.floor_delay if self.target == "floor" else None,

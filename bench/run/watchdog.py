@@ -22,6 +22,9 @@ class Watchdog:
 
     def watch_target(self, target: RunningTarget) -> None:
         self.checks.append((EndKind.TARGET_DIED, f"target {target.spec.name}", _popen_exit(target.process.poll)))
+        if target.query_workers is not None:
+            name = f"the query workers of {target.spec.name}"
+            self.checks.append((EndKind.TARGET_DIED, name, _popen_exit(target.query_workers.process.poll)))
         for index, companion in enumerate(target.companions):
             name = f"{target.spec.name} projector {index}"
             self.checks.append((EndKind.TARGET_DIED, name, _popen_exit(companion.poll)))

@@ -12,6 +12,7 @@ class Component(StrEnum):
 
     TARGET = "target"  # the target's API workers
     PROJECTORS = "projectors"  # the target's companion processes
+    QUERY = "query"  # the target's query workers (--query-workers), when its query side runs apart
     POSTGRES = "postgres"
     REDIS = "redis"
     GENERATOR = "generator"  # Locust
@@ -19,7 +20,7 @@ class Component(StrEnum):
 
 
 # The node: the service's own processes, whose memory the headline's "memory / node" sums.
-NODE_COMPONENTS = (Component.TARGET, Component.PROJECTORS)
+NODE_COMPONENTS = (Component.TARGET, Component.QUERY, Component.PROJECTORS)
 
 
 class Resource(StrEnum):

@@ -51,6 +51,7 @@ class RecordedSettings(msgspec.Struct, forbid_unknown_fields=True):
     keys_dir: str | None
     check_invariants: bool
     target_settings: dict[str, str] = {}  # an arm's `settings`: more of the target's settings, by env name
+    query_workers: int = 0  # the target's query side in processes of its own (served at query_url); 0: none
 
 
 class HostInfo(msgspec.Struct, forbid_unknown_fields=True):
@@ -241,6 +242,7 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     infrastructure: dict[str, ServerInfo] | None = None
     seed_data: SeedRecord | None = None
     base_url: str | None = None
+    query_url: str | None = None  # where the reads went, when not to base_url (the query workers)
     observability: dict[str, Observability] | None = None
     invariants: ChecksVerdict | None = None
     ended: Ending | None = None

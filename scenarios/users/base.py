@@ -23,7 +23,7 @@ from scenarios.mix import ActionPlan, Domain, plan_for
 from scenarios.options import ScenarioOptions
 from scenarios.pacing import first_think_time
 from scenarios.probes import Probe
-from targets.common.endpoints import Endpoint
+from targets.common.endpoints import Endpoint, is_query
 
 PROBE_POLL_INTERVAL = 0.005  # between reads of a probe that found its write not yet visible
 
@@ -99,6 +99,8 @@ class BenchUser(FastHttpUser):
         contract (409 conflicts), not failures."""
         endpoint = request.endpoint if isinstance(request, Probe) else request
         path = endpoint.path_for(id) + (f"?{query}" if query else "")
+        if self.options.query_host and is_query(endpoint):
+            path = self.options.query_host + path  # an absolute URL: the query side has a host of its own
         method, name, context = endpoint.method, request.name, self._context()
         if not accept:
             response: FastResponse = self.client.request(method, path, name=name, json=body, context=context)

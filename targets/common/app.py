@@ -278,10 +278,19 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "the server failed; this is a bug in the target")
 
 
-def build_app(target: str, service_factory: ServiceFactory, settings: TargetSettings) -> Starlette:
-    """A Starlette app serving the contract, /health, /stats and /openapi.json."""
+def build_app(
+    target: str,
+    service_factory: ServiceFactory,
+    settings: TargetSettings,
+    *,
+    serves: Callable[[Endpoint], bool] | None = None,
+) -> Starlette:
+    """A Starlette app serving the contract (only the endpoints `serves` admits, if given), /health, /stats
+    and /openapi.json, which documents what it serves."""
     handlers = ContractRoutes(settings)
-    contract_table = contract_routes(handlers)
+    contract_table = [
+        (doc, handler) for doc, handler in contract_routes(handlers) if serves is None or serves(doc.endpoint)
+    ]
     openapi = msgspec.json.encode(openapi_document(target, [doc for doc, _ in contract_table]))
 
     async def health(request: Request) -> Response:

@@ -58,6 +58,7 @@ class TargetDescription:
     needs_redis: bool = False  # whether it may need Redis: `uses_redis` says whether it does with given settings
     redis_needed_with: Callable[[Mapping[str, str]], bool] | None = None  # None: whenever needs_redis
     companion: Companion | None = None
+    query_app: str | None = None  # the factory of its query side alone (`--query-workers`); None: it has none
     settings: tuple[type[EnvSettings], ...] = (TargetSettings,)  # what it reads from its environment
     seeding: str | None = None  # "module:attr" of a Seeding; None: nothing to load (only the key files)
     checks: str | None = None  # "module:attr" of a DataChecker; None: it keeps no data to check

@@ -45,6 +45,11 @@ class Endpoint:
         return self.path if id is None else self.path.replace(PATH_ID, id)
 
 
+def is_query(endpoint: Endpoint) -> bool:
+    """Whether the endpoint reads (the query side serves it) rather than writes."""
+    return endpoint.kind is not Kind.WRITE
+
+
 OPEN_ACCOUNT = Endpoint("POST", "/accounts", Kind.WRITE)
 DEPOSIT = Endpoint("POST", "/accounts/{id}/deposits", Kind.WRITE)
 WITHDRAW = Endpoint("POST", "/accounts/{id}/withdrawals", Kind.WRITE)

@@ -8,6 +8,7 @@ from targets.cqrs.stats import CqrsStats
 TARGET = TargetDescription(
     name="cqrs",
     app="targets.cqrs.app:create_app",
+    query_app="targets.cqrs.app:create_query_app",
     stats=CqrsStats,
     needs_postgres=True,
     needs_redis=True,

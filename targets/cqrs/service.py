@@ -36,7 +36,7 @@ class CqrsService:
         read_store: OpenReadStore,
         settings: TargetSettings,
         cqrs: CqrsSettings,
-        notifier: AppendNotifier,
+        notifier: AppendNotifier | None,
         applied: AppliedVersions,
         views: ViewCache,
     ) -> None:
@@ -55,12 +55,16 @@ class CqrsService:
         self.queries = QuerySide(read_store.reader, applied, settings.read_wait_ms / 1000, views)
 
     @classmethod
-    async def start(cls, settings: TargetSettings, cqrs: CqrsSettings | None = None) -> CqrsService:
+    async def start(
+        cls, settings: TargetSettings, cqrs: CqrsSettings | None = None, *, commands: bool = True
+    ) -> CqrsService:
+        """The service; `commands=False`: a query worker's, which sends no NOTIFY and keeps one PostgreSQL
+        connection (for /stats and the PostgreSQL read store's own pool aside)."""
         cqrs = cqrs or CqrsSettings.from_env()
         dsn = settings.require_pg_dsn()
         if cqrs.read_store == "redis":
             require_redis_url(settings)
-        pool = await postgres_pool(dsn, settings.pg_pool_size)
+        pool = await postgres_pool(dsn, settings.pg_pool_size if commands else 1)
         # Redis: a pool that waits for a free connection; PostgreSQL: as many as the event store's.
         connections = max(16, 4 * settings.pg_pool_size) if cqrs.read_store == "redis" else settings.pg_pool_size
         read_store = await open_read_store(
@@ -70,8 +74,9 @@ class CqrsService:
             namespace=cqrs.namespace,
             connections=connections,
         )
-        notifier = AppendNotifier(dsn, min_interval=cqrs.min_poll_ms / 1000)
-        await notifier.start()
+        notifier = AppendNotifier(dsn, min_interval=cqrs.min_poll_ms / 1000) if commands else None
+        if notifier is not None:
+            await notifier.start()
         views = ViewCache(cqrs.view_cache_size)
         applied = AppliedVersions(read_store.announcements, views)
         await applied.start()
@@ -79,7 +84,8 @@ class CqrsService:
 
     async def close(self) -> None:
         await self.applied.close()
-        await self.notifier.close()
+        if self.notifier is not None:
+            await self.notifier.close()
         await self.pool.close()
         await self.read_store.close()
 
@@ -147,7 +153,7 @@ class CqrsService:
             write_side=WriteSide(
                 version_conflicts_retried=self.handlers.conflicts,
                 cached_states=len(self.handlers.cache),
-                notifies_sent=self.notifier.sent,
+                notifies_sent=self.notifier.sent if self.notifier is not None else 0,
                 group_commit=_group_commit_stats(self.store.group_commit),
             ),
             read_side=ReadSide(
