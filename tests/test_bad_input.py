@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 
@@ -144,6 +146,8 @@ def test_non_uuid_ids_in_writes_are_422(api: Api, path: str) -> None:
         ({"limit": 101}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"min_version": -1}, "min_version"),
+        ({"min_version": 2**62 + 1}, "min_version"),  # the schema's maximum
+        ({"limit": ""}, "limit"),  # the schema says integer: an empty value is not one
     ],
 )
 def test_bad_query_parameters_are_422(api: Api, account: Any, query: dict[str, Any], names: str) -> None:
@@ -153,6 +157,24 @@ def test_bad_query_parameters_are_422(api: Api, account: Any, query: dict[str, A
 def test_oversized_body_is_413_and_writes_nothing(api: Api, account: Any) -> None:
     huge = json.dumps({"amount": 1, "padding": "x" * 200_000}).encode()
     _assert_error(api.client.post(f"/accounts/{account['id']}/deposits", content=huge), 413)
+    _assert_untouched(api, account)
+
+
+def test_oversized_body_sent_whole_before_reading_still_gets_its_413(api: Api, account: Any) -> None:
+    """Python's urllib writes the whole body before it reads the answer: it must see the 413 every time, not
+    a connection reset (the server reads and drops a bounded amount of what it refuses before it closes)."""
+    body = json.dumps({"amount": 1, "padding": "x" * 3_000_000}).encode()
+    url = f"{api.base_url}/accounts/{account['id']}/deposits"
+    statuses: list[object] = []
+    for _ in range(20):
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            statuses.append((error.code, json.loads(error.read())["error"]))
+        except urllib.error.URLError as error:
+            statuses.append(repr(error.reason))
+    assert statuses == [(413, "payload_too_large")] * 20
     _assert_untouched(api, account)
 
 
@@ -179,7 +201,9 @@ def test_bad_idempotency_keys_are_422(api: Api, account: Any, key: str) -> None:
 
 def test_unknown_route_and_method_are_json_errors(api: Api) -> None:
     _assert_error(api.client.get("/no/such/route"), 404)
-    _assert_error(api.client.delete("/accounts"), 405)
+    refused = api.client.delete("/accounts")
+    _assert_error(refused, 405)
+    assert refused.headers["allow"] == "POST"
 
 
 json_values = st.recursive(

@@ -270,7 +270,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     detail = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) else exc.detail
-    return error_response(exc.status_code, code, detail)
+    response = error_response(exc.status_code, code, detail)
+    response.headers.update(exc.headers or {})  # a 405's Allow: the methods the path has
+    return response
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

@@ -20,6 +20,7 @@ MAX_BALANCE = 2**63 - 1
 MAX_ORDER_ITEMS = 50
 MAX_QTY = 10_000
 MAX_LIMIT = 100
+MAX_MIN_VERSION = 2**62  # the largest ?min_version= a read takes (beyond any stream's version)
 DEFAULT_LIMIT = 20
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=MAX_AMOUNT, description="integer cents, > 0")]

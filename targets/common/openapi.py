@@ -24,7 +24,7 @@ _QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "wait a bounded time for the read model to reach this version; "
         "if it does not, the answer carries X-Stale: true",
-        "schema": {"type": "integer", "minimum": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": contract.MAX_MIN_VERSION},
     },
 }
 _ERROR_DESCRIPTIONS = {
