@@ -32,6 +32,7 @@ from targets.common.requests import (
 )
 from targets.common.service import Read, Service, Written
 from targets.common.settings import TargetSettings
+from targets.common.unavailable import RETRY_AFTER_SECONDS, UNREACHABLE
 
 log = logging.getLogger("targets")
 
@@ -275,6 +276,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    detail = f"a server this service depends on cannot be reached ({type(exc).__name__}); retry later"
+    response = error_response(503, "unavailable", detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "the server failed; this is a bug in the target")
@@ -322,5 +331,10 @@ def build_app(
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            **dict.fromkeys(UNREACHABLE, _unavailable),
+            Exception: _internal_error,
+        },
     )

@@ -33,6 +33,7 @@ _ERROR_DESCRIPTIONS = {
     409: "conflict with the current state (insufficient_funds, invalid_transition, ...)",
     413: "request body too large",
     422: "a field, parameter or header is invalid; detail names it",
+    503: "a server the service depends on cannot be reached; retry after Retry-After seconds",
 }
 
 
@@ -72,7 +73,7 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
         }
     }
     error_schema = {"$ref": _REF.format(name="Error")}
-    for status in sorted({*doc.errors, 400, 413} if doc.endpoint.method == "POST" else set(doc.errors)):
+    for status in sorted({*doc.errors, 400, 413, 503} if doc.endpoint.method == "POST" else {*doc.errors, 503}):
         responses[str(status)] = {
             "description": _ERROR_DESCRIPTIONS[status],
             "content": {"application/json": {"schema": error_schema}},
