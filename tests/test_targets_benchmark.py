@@ -144,7 +144,7 @@ def test_without_wrk_locust_drives_every_row_and_its_limit_is_stated(
     bench: BenchCli, infra: Infrastructure, tmp_path: Path
 ) -> None:
     out = tmp_path / "results.json"
-    small = ["--seconds", "2", "--warmup", "1", "--connections", "4", "--threads", "1", "--accounts", "8"]
+    small = ["--seconds", "1", "--warmup", "0", "--connections", "4", "--threads", "1", "--accounts", "8"]
     result = bench("benchmark", "targets", *small, "--generator", "locust", *servers(infra), "--json", str(out))
     found = msgspec.json.decode(out.read_bytes(), type=TargetsBenchmark)
     assert found.http_generator.startswith("locust ")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from subprocess import Popen
 
 import click
 from rich.console import Console
@@ -24,11 +26,67 @@ from bench.infra.logs import log_tail
 from bench.infra.probe import wait_until
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import Infrastructure
-from bench.infra.target_process import floor_delay_setting, harness_settings, start_target
+from bench.infra.supervision import RestartBudget
+from bench.infra.target_process import (
+    RunningTarget,
+    floor_delay_setting,
+    harness_settings,
+    start_companion,
+    start_target,
+)
 from targets.common.delay import DELAY_SYNTAX, parse_delay
 from targets.registry import get_target, target_names
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _any_exited(processes: list[Popen[bytes]]) -> bool:
+    return any(process.poll() is not None for process in processes)
+
+
+def _supervise(running: RunningTarget, log_dir: Path, budget: RestartBudget) -> None:
+    """Serve until the API or the query workers exit; a companion that exits is started again, within `budget`."""
+    target = running.spec.name
+    while True:
+        query = [running.query_workers.process] if running.query_workers is not None else []
+        processes = [running.process, *query, *running.companions]
+        wait_until(
+            functools.partial(_any_exited, processes),
+            timeout=math.inf,
+            what=f"an exit of target {target}",
+            interval=0.5,
+        )
+        exited = next(process for process in processes if process.poll() is not None)
+        if exited in running.companions:
+            index = running.companions.index(exited)
+            ended = f"projector {index} exited with code {exited.returncode}"
+            running.companions[index] = _restart_companion(running, index, ended, log_dir, budget)
+            continue
+        which = f"target {target}" if exited is running.process else f"the query workers of {target}"
+        log = log_tail(running.log_path) if exited is running.process else f"logs in {log_dir}"
+        raise InfraError(f"{which} exited with code {exited.returncode}.\n{log}")
+
+
+def _restart_companion(
+    running: RunningTarget, index: int, ended: str, log_dir: Path, budget: RestartBudget
+) -> Popen[bytes]:
+    """Companion `index` started again; one that dies while starting counts as another restart."""
+    reason = ended
+    while budget.take():
+        console.print(f"{reason}; starting it again (restart {budget.used}, {budget.describe()})")
+        try:
+            return start_companion(
+                running.spec,
+                index,
+                len(running.companions),
+                settings_env=running.settings_env,
+                log_dir=log_dir,
+                cpus=running.cpus,
+            )
+        except InfraError as error:
+            reason = f"projector {index} did not start again ({str(error).splitlines()[0]})"
+    said = f"it was restarted {budget.used} times already ({budget.describe()})"
+    raise InfraError(f"{reason}, and {said}; logs in {log_dir}")
 
 
 def _check_delay(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -152,22 +210,6 @@ def up(
                 console.print(f"not isolated: {plan.why_not}")
             console.print("Ctrl-C stops the target and the servers.")
             print(running.base_url, flush=True)
-            query = [running.query_workers.process] if running.query_workers is not None else []
-            processes = [running.process, *query, *running.companions]
-            wait_until(
-                lambda: any(process.poll() is not None for process in processes),
-                timeout=math.inf,
-                what=f"an exit of target {target}",
-                interval=0.5,
-            )
-            exited = next(process for process in processes if process.poll() is not None)
-            if exited is running.process:
-                which = f"target {target}"
-            elif exited in running.companions:
-                which = f"projector {running.companions.index(exited)}"
-            else:
-                which = f"the query workers of {target}"
-            log = log_tail(running.log_path) if exited is running.process else f"logs in {log_dir}"
-            raise InfraError(f"{which} exited with code {exited.returncode}.\n{log}")
+            _supervise(running, log_dir, RestartBudget())
         finally:
             running.stop()
