@@ -9,7 +9,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import cache
@@ -22,6 +21,7 @@ import asyncpg
 
 from bench.infra.errors import InfraError
 from bench.infra.info import ServerInfo
+from bench.infra.leftovers import owned_directory
 from bench.infra.lifecycle import StartedInContext
 from bench.infra.logs import log_size, log_tail
 from bench.infra.ports import PortTakenError, start_on_free_port
@@ -119,7 +119,7 @@ class EmbeddedPostgres(StartedInContext):
     def start(self) -> None:
         if self._process is not None:
             return
-        self._directory = Path(tempfile.mkdtemp(prefix="cqrsb-pg-"))
+        self._directory = owned_directory("cqrsb-pg-")
         try:
             account = _server_account()
             if account is not None:

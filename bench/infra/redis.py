@@ -5,7 +5,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from redis.retry import Retry
 
 from bench.infra.errors import InfraError
 from bench.infra.info import ServerInfo
+from bench.infra.leftovers import owned_directory
 from bench.infra.lifecycle import StartedInContext
 from bench.infra.logs import log_size, log_tail
 from bench.infra.ports import PortTakenError, start_on_free_port
@@ -104,7 +104,7 @@ class EmbeddedRedis(StartedInContext):
     def start(self) -> None:
         if self._process is not None:
             return
-        self._directory = Path(tempfile.mkdtemp(prefix="cqrsb-redis-"))
+        self._directory = owned_directory("cqrsb-redis-")
         try:
             self._process, self._port = start_on_free_port(lambda port: (self._start_server(port), port), host=_HOST)
         except BaseException:
