@@ -133,6 +133,15 @@ class EmbeddedPostgres(StartedInContext):
             self.stop()
             raise
 
+    def restart(self) -> None:
+        """A fast shutdown (open transactions rolled back, clients disconnected), then the same server started
+        again on the same data and port: what a restart in production looks like to the clients."""
+        if self._process is None or self._port is None:
+            raise InfraError("the embedded PostgreSQL is not running")
+        process, self._process = self._process, None
+        stop_process_tree(process, signal_first=signal.SIGINT, timeout=_STOP_TIMEOUT)
+        self._process = self._start_postmaster(self._port, _server_account())
+
     def stop(self) -> None:
         process, directory = self._process, self._directory
         self._process, self._port, self._directory = None, None, None

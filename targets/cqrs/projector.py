@@ -42,9 +42,13 @@ CONNECTION_ERRORS = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # A PostgreSQL fast shutdown tells an idle connection so while nothing awaits it; asyncpg's next
+    # statement on it then fails with "cannot switch to state 12" instead of a connection error.
+    asyncpg.InternalClientError,
     redis.ConnectionError,
     redis.TimeoutError,
 )
+STABLE_SECONDS = 30.0  # projecting this long since the last reconnect: the next failure starts the backoff over
 
 log = logging.getLogger("targets.cqrs.projector")
 
@@ -178,10 +182,14 @@ async def run_projector(shard: Shard, settings: TargetSettings, cqrs: CqrsSettin
     projecting resumes from the checkpoint; anything else (a corrupt store, a bug) ends the process."""
     ready_file = os.environ.get(READY_FILE_ENV)
     failures = 0
+    loop = asyncio.get_running_loop()
     while True:
+        started = loop.time()
         try:
             await _project(shard, settings, cqrs, ready_file)
         except CONNECTION_ERRORS as error:
+            if loop.time() - started > STABLE_SECONDS:
+                failures = 0
             delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
             log.warning("lost a connection (%s: %s); reconnecting in %g s", type(error).__name__, error, delay)
             failures += 1
