@@ -124,7 +124,8 @@ class CqrsStore:
         return (await self.store.read_batch(START, ALL, 10**9)).events
 
     async def generation(self) -> int:
-        return await self.read.writer.current_generation()
+        """The current generation, the first one made if there is none (as a projector starting up would)."""
+        return await self.read.writer.initialize()
 
     async def applied(self) -> int:
         """Events the read models of the current generation applied (duplicates are not counted)."""
@@ -187,6 +188,9 @@ async def cqrs_store(
     pool = await postgres_pool(dsn, 4)
     namespace = Namespace(namespace_name or f"test-{uuid.uuid4().hex[:12]}")
     read = await open_read_store(read_store, pg_dsn=dsn, redis_url=redis_url, namespace=namespace.name, connections=8)
+    # The read store exists before the first event, as when a deployment's first projector starts: a projector
+    # started later projects the events; over events and no read store at all it would rebuild them instead.
+    await read.writer.initialize()
     try:
         yield CqrsStore(dsn, redis_url, namespace, pool, read)
     finally:

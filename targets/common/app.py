@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from targets.common import contract, endpoints
 from targets.common.endpoints import Endpoint
-from targets.common.errors import ApiError
+from targets.common.errors import ApiError, Unavailable
 from targets.common.openapi import RouteDoc, openapi_document
 from targets.common.requests import (
     decode_body,
@@ -32,7 +32,7 @@ from targets.common.requests import (
 )
 from targets.common.service import Read, Service, Written
 from targets.common.settings import TargetSettings
-from targets.common.unavailable import RETRY_AFTER_SECONDS, UNREACHABLE
+from targets.common.unavailable import UNREACHABLE
 
 log = logging.getLogger("targets")
 
@@ -264,7 +264,10 @@ def contract_routes(r: ContractRoutes) -> list[tuple[RouteDoc, Handler]]:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.detail)
+    response = error_response(exc.status, exc.code, exc.detail)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -279,9 +282,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unavailable(request: Request, exc: Exception) -> Response:
     log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     detail = f"a server this service depends on cannot be reached ({type(exc).__name__}); retry later"
-    response = error_response(503, "unavailable", detail)
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    return await _api_error(request, Unavailable(detail))
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ class ApiError(Exception):
 
     status: int = 400
     code: str = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -24,6 +25,12 @@ class ValidationFailed(ApiError):
 
 class NotFound(ApiError):
     status, code = 404, "not_found"
+
+
+class Unavailable(ApiError):
+    """Something the answer needs is not there right now (a server out of reach, read models being rebuilt)."""
+
+    status, code, retry_after = 503, "unavailable", 1
 
 
 class PayloadTooLarge(ApiError):

@@ -22,4 +22,3 @@ UNREACHABLE: Final[tuple[type[Exception], ...]] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
-RETRY_AFTER_SECONDS: Final = 1

@@ -77,6 +77,7 @@ ORDER BY age(backend_xid) DESC LIMIT 1
 """
 
 EVENTS_TABLE_EXISTS = "SELECT to_regclass('events') IS NOT NULL"
+ANY_EVENT = "SELECT EXISTS (SELECT 1 FROM events)"
 
 
 def schema_sql() -> str:
@@ -236,6 +237,9 @@ class EventStore:
 
     async def exists(self) -> bool:
         return bool(await self.db.fetchval(EVENTS_TABLE_EXISTS))
+
+    async def has_events(self) -> bool:
+        return bool(await self.db.fetchval(ANY_EVENT))
 
 
 def stream_ranges(events: Iterable[RecordedEvent], applied: dict[uuid.UUID, int]) -> list[tuple[uuid.UUID, int, int]]:

@@ -340,6 +340,20 @@ class PgReadModelWriter:
         current: int = await self.pool.fetchval("SELECT current FROM read_generations")
         return current
 
+    # The read tables live in the event store's own database: they are never lost apart from the events,
+    # so there is nothing to initialize, and no rebuild of lost read models to coordinate.
+    async def initialize(self) -> int:
+        return await self.current_generation()
+
+    async def claim_rebuild(self, owner: str, seconds: float) -> bool:
+        return True
+
+    async def release_rebuild(self, owner: str) -> None:
+        pass
+
+    async def hand_out_above(self, generation: int) -> None:
+        await self.pool.execute("UPDATE read_generations SET handed_out = greatest(handed_out, $1)", generation)
+
     async def checkpoint(self, generation: int, field: str) -> bytes | None:
         stored = await self.checkpoints(generation)
         found = stored.get(field) or stored.get("all")

@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from targets.cqrs.notify import CHANNEL
 from targets.cqrs.projection import project_batch
 from targets.cqrs.read_stores import open_read_store
 from targets.cqrs.readstore import ApplyOptions, ReadModelWriter
+from targets.cqrs.recovery import recover_read_models
 from targets.cqrs.settings import CqrsSettings, require_redis_url
 from targets.cqrs.shards import Shard
 
@@ -76,8 +79,10 @@ class Projector:
         batch_size: int,
         poll_seconds: float,
         min_poll_seconds: float,
+        recover: Callable[[int], Awaitable[int]],
         crash_after_batches: int = 0,
     ) -> None:
+        """`recover(lost generation)`: the current generation once lost read models are rebuilt."""
         self.store = store
         self.writer = writer
         self.shard = shard
@@ -85,6 +90,7 @@ class Projector:
         self.poll_seconds = poll_seconds
         self.min_poll_seconds = min(min_poll_seconds, poll_seconds)
         self.crash_after_batches = crash_after_batches
+        self.recover = recover
         self.wakeup = asyncio.Event()
         self.generation = 0
         self.cursor = Cursor(0, 0)
@@ -97,7 +103,12 @@ class Projector:
         self.wakeup.set()
 
     async def start(self) -> None:
-        await self._use_generation(await self.writer.current_generation())
+        generation = await self.writer.current_generation()
+        if generation is None:
+            # A fresh read store. Over events already stored, it is one that lost its read models (or a new
+            # one for an old event store): either way they are rebuilt from the events before anyone reads.
+            generation = await self.recover(0) if await self.store.has_events() else await self.writer.initialize()
+        await self._use_generation(generation)
 
     async def _use_generation(self, generation: int) -> None:
         self.generation = generation
@@ -125,6 +136,8 @@ class Projector:
         self.horizon = batch.horizon
         if not batch.events:
             current = await self.writer.heartbeat(self.shard.name, self._heartbeat(self.cursor))
+            if current is None:
+                current = await self.recover(self.generation)
             if current > self.generation:
                 await self._use_generation(current)  # a rebuild switched while this shard was idle
             return 0
@@ -138,11 +151,15 @@ class Projector:
             checkpoint=checkpoint.encode(),
             heartbeat_field=self.shard.name,
             heartbeat=self._heartbeat(checkpoint),
+            require_current=True,
         )
         result = await project_batch(self.store, self.writer, self.generation, batch.events, options)
         if crash:
             log.warning("crash hook: SIGKILL after applying batch %d without its checkpoint", self.batches)
             os.kill(os.getpid(), signal.SIGKILL)
+        if result.lost:
+            await self._use_generation(await self.recover(self.generation))
+            return len(batch.events)
         if result.stale_for is not None:
             await self._use_generation(result.stale_for)  # a rebuild switched generations
             return len(batch.events)
@@ -214,6 +231,9 @@ async def _project(shard: Shard, settings: TargetSettings, cqrs: CqrsSettings, r
             batch_size=cqrs.batch_size,
             poll_seconds=cqrs.poll_ms / 1000,
             min_poll_seconds=cqrs.min_poll_ms / 1000,
+            recover=functools.partial(
+                recover_read_models, dsn, read_store.writer, owner=f"{shard.name} pid {os.getpid()}"
+            ),
             crash_after_batches=cqrs.crash_after_batches,
         )
         await connection.add_listener(CHANNEL, projector.on_notify)

@@ -12,7 +12,7 @@ from targets.common.pg_pool import keep_session
 from targets.cqrs.connections import redis_client
 from targets.cqrs.pg_readmodels import PgReadModelWriter, apply_read_schema
 from targets.cqrs.pg_reads import PgAnnouncements, PgReader
-from targets.cqrs.readmodels import FIRST_GENERATION, Namespace, RedisReadModelWriter
+from targets.cqrs.readmodels import Namespace, RedisReadModelWriter
 from targets.cqrs.readstore import Announcements, ReadModelReader, ReadModelWriter
 from targets.cqrs.redis_reads import RedisAnnouncements, RedisReader
 from targets.cqrs.settings import ReadStore
@@ -46,7 +46,6 @@ async def open_read_store(
             raise NoRedisUrl("the Redis read store needs a Redis URL (BENCH_REDIS_URL, --redis-url)")
         client = redis_client(redis_url, max_connections=connections)
         names = Namespace(namespace)
-        await client.set(names.current, FIRST_GENERATION, nx=True)
         writer = RedisReadModelWriter(client, names)
         return OpenReadStore(
             kind, writer, RedisReader(client, names), RedisAnnouncements(client, names.channel), client.aclose

@@ -15,8 +15,10 @@ Keys of generation G (P = "<namespace>:<G>:"):
   P checkpoints     hash  shard name ("i/n", or "all" after a rebuild) -> cursor "tx_id:position"
   P applied         int   events applied (duplicates not counted), to prove none twice and none lost
 Outside generations: "<namespace>:current", "<namespace>:generations" (the last one handed out),
-"<namespace>:projectors" (hash: shard name -> heartbeat JSON), and the pub/sub channel
-"<namespace>:applied" that announces "stream:version ..." after each applied batch.
+"<namespace>:projectors" (hash: shard name -> heartbeat JSON), "<namespace>:rebuilding" (the projector
+rebuilding lost read models, with an expiry: targets/cqrs/recovery.py), and the pub/sub channel
+"<namespace>:applied" that announces "stream:version ..." after each applied batch. No "current" at all
+means Redis lost the read models (a projector makes the first one; readers then answer 503).
 
 All amounts travel as decimal strings and are only ever stored or added with HINCRBY,
 never put through Lua numbers (doubles, exact only up to 2**53); versions and positions,
@@ -54,17 +56,20 @@ RECENT_CAP = contract.MAX_LIMIT
 
 # ARGV: namespace, generation, checkpoint field ("" = write none), checkpoint, statement cap, recent cap,
 #       heartbeat field ("" = write none), heartbeat, announce ("1" = PUBLISH what was applied),
-#       events: one flat MessagePack array (see encode_events).
+#       events: one flat MessagePack array (see encode_events), require current ("1": {"lost"} without one).
 # KEYS: "<namespace>:current".
 # Applies each event iff its version is its stream's applied version + 1; an older one is a
 # duplicate and skipped; a newer one is a gap: that stream is skipped for the rest of the batch and
 # reported, and the checkpoint is not written, so the caller fills the gap and sends the batch again.
 # Returns {"ok", applied, {stream, applied version, ...}} or {"stale", current generation} when
-# the batch is for a generation older than the current one (a rebuild switched): nothing is written.
+# the batch is for a generation older than the current one (a rebuild switched): nothing is written;
+# or {"lost"} when a current generation is required and there is none: Redis lost the read models.
 APPLY = r"""
 local ns = ARGV[1]
 local gen = tonumber(ARGV[2])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local raw_current = redis.call('GET', KEYS[1])
+if not raw_current and ARGV[11] == '1' then return {'lost'} end
+local current = tonumber(raw_current or '0')
 if current > gen then return {'stale', current} end
 local p = ns .. ':' .. ARGV[2] .. ':'
 local statement_cap = tonumber(ARGV[5])
@@ -162,6 +167,18 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
 
+# KEYS: "<namespace>:generations"; ARGV: generation. Hand out only generations above it from now on.
+HAND_OUT_ABOVE = r"""
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+"""
+
+# KEYS: "<namespace>:rebuilding"; ARGV: owner. Delete the claim only if it is still the owner's.
+RELEASE_REBUILD = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 FIRST_GENERATION = 1
 
 _json = msgspec.json.Encoder()
@@ -175,6 +192,10 @@ class Namespace:
     @property
     def current(self) -> str:
         return f"{self.name}:current"
+
+    @property
+    def rebuilding(self) -> str:
+        return f"{self.name}:rebuilding"
 
     @property
     def generations(self) -> str:
@@ -275,13 +296,27 @@ class RedisReadModelWriter:
         self._apply = client.register_script(APPLY)
         self._new_generation = client.register_script(NEW_GENERATION)
         self._switch = client.register_script(SWITCH_GENERATION)
+        self._hand_out_above = client.register_script(HAND_OUT_ABOVE)
+        self._release_rebuild = client.register_script(RELEASE_REBUILD)
 
-    async def current_generation(self) -> int:
-        """The generation readers see; the first one is created if there is none yet."""
-        await self.client.set(self.namespace.current, FIRST_GENERATION, nx=True)
+    async def current_generation(self) -> int | None:
         raw = await self.client.get(self.namespace.current)
-        assert raw is not None
-        return int(raw)
+        return int(raw) if raw is not None else None
+
+    async def initialize(self) -> int:
+        await self.client.set(self.namespace.current, FIRST_GENERATION, nx=True)
+        current = await self.current_generation()
+        assert current is not None
+        return current
+
+    async def claim_rebuild(self, owner: str, seconds: float) -> bool:
+        return bool(await self.client.set(self.namespace.rebuilding, owner, nx=True, px=round(seconds * 1000)))
+
+    async def release_rebuild(self, owner: str) -> None:
+        await self._release_rebuild(keys=[self.namespace.rebuilding], args=[owner])
+
+    async def hand_out_above(self, generation: int) -> None:
+        await self._hand_out_above(keys=[self.namespace.generations], args=[generation])
 
     def encode(self, events: Sequence[RecordedEvent]) -> bytes:
         return encode_events(events)
@@ -301,8 +336,11 @@ class RedisReadModelWriter:
                 options.heartbeat,
                 "1" if options.announce else "",
                 batch,
+                "1" if options.require_current else "",
             ],
         )
+        if reply[0] == b"lost":
+            return ApplyResult(applied=0, gaps={}, lost=True)
         if reply[0] == b"stale":
             return ApplyResult(applied=0, gaps={}, stale_for=int(reply[1]))
         flat = reply[2]
@@ -329,14 +367,14 @@ class RedisReadModelWriter:
     async def held_by(self, generation: int) -> int:
         return len([key async for key in self.client.scan_iter(match=f"{self.namespace.prefix(generation)}*")])
 
-    async def heartbeat(self, field: str, value: bytes) -> int:
+    async def heartbeat(self, field: str, value: bytes) -> int | None:
         """Record a projector's heartbeat; returns the current generation, so that an idle projector
-        also notices a rebuild's switch."""
+        also notices a rebuild's switch, or that the read models are gone (None)."""
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.hset(self.namespace.projectors, field, value)
             pipe.get(self.namespace.current)
             _, current = await pipe.execute()
-        return int(current or FIRST_GENERATION)
+        return int(current) if current is not None else None
 
     async def new_generation(self) -> int:
         return int(await self._new_generation(keys=[self.namespace.current, self.namespace.generations]))

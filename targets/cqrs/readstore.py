@@ -32,6 +32,9 @@ class ApplyOptions:
     heartbeat_field: str = ""
     heartbeat: bytes = b""
     announce: bool = True  # announce the applied versions, for readers waiting on ?min_version=
+    # A projector's batch: refused (lost) when the read store has no current generation at all, which
+    # means it lost its read models (Redis flushed, or restarted without its data). A rebuild's is not.
+    require_current: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class ApplyResult:
     applied: int
     gaps: dict[uuid.UUID, int]  # stream -> its applied version, for streams whose next version was missing
     stale_for: int | None = None  # the current generation, when the batch was for an older one
+    lost: bool = False  # nothing written: the read store has lost its read models (ApplyOptions.require_current)
 
 
 class ReadModelWriter(Protocol[Encoded]):
@@ -52,7 +56,23 @@ class ReadModelWriter(Protocol[Encoded]):
         """Apply a batch atomically, checkpoint and heartbeat included; refused (stale) for an old generation."""
         ...
 
-    async def current_generation(self) -> int: ...
+    async def current_generation(self) -> int | None:
+        """The generation readers see; None when there is none (never made, or lost with the read store)."""
+        ...
+
+    async def initialize(self) -> int:
+        """Make the first generation current unless one is; the current generation."""
+        ...
+
+    async def claim_rebuild(self, owner: str, seconds: float) -> bool:
+        """Become the one process that rebuilds lost read models, for at most `seconds`; whether it did."""
+        ...
+
+    async def release_rebuild(self, owner: str) -> None: ...
+
+    async def hand_out_above(self, generation: int) -> None:
+        """From now on, new_generation hands out generations above `generation` only."""
+        ...
 
     async def checkpoint(self, generation: int, field: str) -> bytes | None:
         """The cursor stored for `field` in `generation`, else the one a rebuild left for all shards."""
@@ -66,8 +86,8 @@ class ReadModelWriter(Protocol[Encoded]):
         """Events applied to `generation` (duplicates not counted)."""
         ...
 
-    async def heartbeat(self, field: str, value: bytes) -> int:
-        """Record a projector's heartbeat; returns the current generation."""
+    async def heartbeat(self, field: str, value: bytes) -> int | None:
+        """Record a projector's heartbeat; returns the current generation (None: the read models are lost)."""
         ...
 
     async def heartbeat_of(self, field: str) -> bytes | None: ...

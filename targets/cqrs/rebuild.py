@@ -58,7 +58,7 @@ async def rebuild(
     """
     if not await store.exists():
         raise NoEventStore("there is no event store here: the database has no `events` table")
-    previous = await writer.current_generation()
+    previous = await writer.current_generation() or 0  # 0: there was none
     generation = await writer.new_generation()
     started = time.perf_counter()
     events = 0

@@ -15,13 +15,16 @@ from typing import Any
 import redis.asyncio as redis
 
 from targets.common import contract
+from targets.common.errors import Unavailable
 from targets.cqrs.read_rows import order_items, order_status, statement_view
 from targets.cqrs.readmodels import Namespace
 from targets.cqrs.readstore import follow_forever
 
+# No current generation at all: Redis lost the read models (flushed, or restarted without its data) and a
+# projector is rebuilding them. -1 tells that apart from a key that is not there (false: 404).
 _GENERATION = """
 local gen = redis.call('GET', KEYS[1])
-if not gen then return false end
+if not gen then return -1 end
 local p = ARGV[1] .. ':' .. gen .. ':'
 """
 
@@ -87,7 +90,10 @@ class RedisReader:
         self._dashboard = client.register_script(READ_DASHBOARD)
 
     async def _run(self, script: Any, *args: str | int) -> list[Any] | None:
-        reply: list[Any] | None = await script(keys=[self.namespace.current], args=[self.namespace.name, *args])
+        reply: list[Any] | int | None = await script(keys=[self.namespace.current], args=[self.namespace.name, *args])
+        if reply == -1:
+            raise Unavailable("the read models are being rebuilt from the event store; retry later")
+        assert not isinstance(reply, int)
         return reply
 
     async def account(self, account_id: uuid.UUID) -> contract.Account | None:

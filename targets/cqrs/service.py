@@ -131,7 +131,7 @@ class CqrsService:
 
     async def stats(self) -> CqrsStats:
         """Projection lag per shard (events past its checkpoint, age of the oldest of them), and write-side counters."""
-        generation = await self.read_store.writer.current_generation()
+        generation = await self.read_store.writer.current_generation() or 0  # 0: lost, being rebuilt
         checkpoints = await self.read_store.writer.checkpoints(generation)
         shards = []
         for index in range(self.cqrs.projectors):
