@@ -52,13 +52,12 @@ class RunningTarget:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the API workers and the query workers, then the companions (which may still be catching up:
         they are stopped, not drained)."""
+        query = [self.query_workers.process] if self.query_workers is not None else []
         try:
             stop_process_tree(self.process, timeout=timeout)
-            if self.query_workers is not None:
-                stop_process_tree(self.query_workers.process, timeout=timeout)
         finally:
-            for companion in self.companions:
-                stop_process_tree(companion, timeout=timeout)
+            for process in [*query, *self.companions]:
+                stop_process_tree(process, timeout=timeout)
 
 
 def harness_settings(database_dsn: str | None, redis_url: str | None) -> TargetSettings:
