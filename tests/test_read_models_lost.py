@@ -4,6 +4,7 @@ every account reads back as stored; writes go on throughout."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ import redis
 from bench.infra.probe import wait_until
 from bench.infra.stack import Infrastructure
 from bench.infra.target_process import RunningTarget, start_companion, start_target
+from targets.cqrs.connections import redis_client
+from targets.cqrs.readmodels import Namespace, RedisReadModelWriter
 from targets.cqrs.stats import CqrsStats
 from targets.registry import get_target
 from tests.cqrs_support import store_settings
@@ -102,3 +105,25 @@ def test_a_projector_that_starts_over_events_and_no_read_models_rebuilds_them(tm
         seen = client.get(f"/accounts/{account['id']}", params={"min_version": account["version"]})
         assert seen.status_code == 200, seen.text
         assert seen.json()["balance"] == 42
+
+
+def test_one_owner_at_a_time_claims_the_rebuild_and_may_take_its_own_claim_again(infra: Infrastructure) -> None:
+    assert infra.redis_url is not None
+    url = infra.redis_url
+
+    async def claims() -> list[bool]:
+        client = redis_client(url)
+        writer = RedisReadModelWriter(client, Namespace(f"claim-{uuid.uuid4().hex[:8]}"))
+        try:
+            seen = [await writer.claim_rebuild("a", 30), await writer.claim_rebuild("b", 30)]
+            seen.append(await writer.claim_rebuild("a", 30))  # its own claim, after a lost connection
+            await writer.release_rebuild("b")  # not b's to release
+            seen.append(await writer.claim_rebuild("b", 30))
+            await writer.release_rebuild("a")
+            seen.append(await writer.claim_rebuild("b", 30))
+            await writer.release_rebuild("b")
+            return seen
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(claims()) == [True, False, True, False, True]

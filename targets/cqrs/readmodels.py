@@ -173,6 +173,15 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.ca
 return 1
 """
 
+# KEYS: "<namespace>:rebuilding"; ARGV: owner, milliseconds. Claim the rebuild unless another owner holds it
+# (an owner that lost its connection while rebuilding takes its own claim again at once).
+CLAIM_REBUILD = r"""
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
 # KEYS: "<namespace>:rebuilding"; ARGV: owner. Delete the claim only if it is still the owner's.
 RELEASE_REBUILD = r"""
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -297,6 +306,7 @@ class RedisReadModelWriter:
         self._new_generation = client.register_script(NEW_GENERATION)
         self._switch = client.register_script(SWITCH_GENERATION)
         self._hand_out_above = client.register_script(HAND_OUT_ABOVE)
+        self._claim_rebuild = client.register_script(CLAIM_REBUILD)
         self._release_rebuild = client.register_script(RELEASE_REBUILD)
 
     async def current_generation(self) -> int | None:
@@ -310,7 +320,7 @@ class RedisReadModelWriter:
         return current
 
     async def claim_rebuild(self, owner: str, seconds: float) -> bool:
-        return bool(await self.client.set(self.namespace.rebuilding, owner, nx=True, px=round(seconds * 1000)))
+        return bool(await self._claim_rebuild(keys=[self.namespace.rebuilding], args=[owner, round(seconds * 1000)]))
 
     async def release_rebuild(self, owner: str) -> None:
         await self._release_rebuild(keys=[self.namespace.rebuilding], args=[owner])
