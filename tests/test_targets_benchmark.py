@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from click.testing import Result
 
 from bench.benchmarks.errors import BenchmarkError
 from bench.benchmarks.judge_results import PGBENCH, TargetsBenchmark
@@ -86,16 +87,24 @@ def test_a_changed_statement_is_refused_not_run_with_wrong_parameters() -> None:
         with_variables("SELECT $1, $2, $3", {1: ":a", 2: ":b"})
 
 
+def _small_benchmark(
+    bench: BenchCli, infra: Infrastructure, tmp_path: Path, *args: str
+) -> tuple[Result, TargetsBenchmark]:
+    """`bench benchmark targets` on 4 connections and 8 accounts, with no warm-up: its result and its JSON."""
+    out = tmp_path / "results.json"
+    small = ["--warmup", "0", "--connections", "4", "--threads", "1", "--accounts", "8", *args]
+    result = bench("benchmark", "targets", *small, *servers(infra), "--json", str(out))
+    assert out.exists(), result.output[-3000:]
+    return result, msgspec.json.decode(out.read_bytes(), type=TargetsBenchmark)
+
+
 @needs_wrk
 @pytest.mark.timeout(90)
 def test_the_benchmark_measures_every_row_and_its_ratios_come_from_them(
     bench: BenchCli, infra: Infrastructure, tmp_path: Path
 ) -> None:
-    out = tmp_path / "results.json"
-    small = ["--seconds", "2", "--warmup", "0", "--connections", "4", "--threads", "1", "--accounts", "8"]
-    result = bench("benchmark", "targets", *small, "--deposits", "1", *servers(infra), "--json", str(out))
+    result, found = _small_benchmark(bench, infra, tmp_path, "--seconds", "2", "--deposits", "1")
     assert result.exit_code == 0, result.output[-3000:]
-    found = msgspec.json.decode(out.read_bytes(), type=TargetsBenchmark)
     assert [row.id for row in found.rows] == [
         "floor.health",
         "crud.get_account",
@@ -143,10 +152,7 @@ def test_the_benchmark_measures_every_row_and_its_ratios_come_from_them(
 def test_without_wrk_locust_drives_every_row_and_its_limit_is_stated(
     bench: BenchCli, infra: Infrastructure, tmp_path: Path
 ) -> None:
-    out = tmp_path / "results.json"
-    small = ["--seconds", "1", "--warmup", "0", "--connections", "4", "--threads", "1", "--accounts", "8"]
-    result = bench("benchmark", "targets", *small, "--generator", "locust", *servers(infra), "--json", str(out))
-    found = msgspec.json.decode(out.read_bytes(), type=TargetsBenchmark)
+    result, found = _small_benchmark(bench, infra, tmp_path, "--seconds", "1", "--generator", "locust")
     assert found.http_generator.startswith("locust ")
     assert "tops out" in found.http_generator_limit
     http_rows = [row for row in found.rows if not row.id.startswith(PGBENCH)]
