@@ -12,7 +12,7 @@ from bench.commands.params import CpuList
 from bench.infra.cpus import CpuRequest, PlacementError
 from bench.infra.stack import PG_DSN_ENV, REDIS_URL_ENV
 from bench.seed.sizes import API_SIZES, DATABASE_SIZES
-from targets.registry import get_target, query_side_targets
+from targets.registry import query_side_targets
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,7 +66,7 @@ def query_workers_option(func: F) -> F:
 
 def check_query_workers(query_workers: int, target: str | None) -> int:
     """`query_workers`, or a usage error (exit 2) when the target has no query side of its own."""
-    if query_workers and (target is None or get_target(target).query_app is None):
+    if query_workers and target not in query_side_targets():
         raise click.BadParameter(
             f"{query_workers}: expected 0 for {target or 'an external --host'}, whose query side does not run "
             f"apart (only {', '.join(query_side_targets())} has one)",

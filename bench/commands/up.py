@@ -48,8 +48,7 @@ def _supervise(running: RunningTarget, log_dir: Path, budget: RestartBudget) -> 
     """Serve until the API or the query workers exit; a companion that exits is started again, within `budget`."""
     target = running.spec.name
     while True:
-        query = [running.query_workers.process] if running.query_workers is not None else []
-        processes = [running.process, *query, *running.companions]
+        processes = running.processes
         wait_until(
             functools.partial(_any_exited, processes),
             timeout=math.inf,

@@ -68,7 +68,7 @@ from scenarios.catalog import DEFAULT_MIX, DEFAULT_THINK_TIME, DEFAULT_VISIBILIT
 from scenarios.keys import SKEW_SYNTAX, parse_skew
 from targets.common.dataset import SeedSpec
 from targets.common.delay import DELAY_SYNTAX, parse_delay
-from targets.registry import get_target, query_side_targets, target_names
+from targets.registry import query_side_targets, target_names
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios" / "experiments"
 DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
@@ -449,7 +449,7 @@ def _arm(table: _Table, index: int) -> Arm:
         arm = replace(arm, **{key: value})
     query_workers = table.get("query_workers", int, default=0)
     _in_range(table, "query_workers", query_workers, 0, 64)
-    if query_workers and (target is None or get_target(target).query_app is None):
+    if query_workers and target not in query_side_targets():
         raise ExperimentError(
             f"arms[{index}].query_workers = {query_workers}: expected 0 for {target or 'a host arm'}, "
             f"whose query side does not run apart (only {', '.join(query_side_targets())} has one)"

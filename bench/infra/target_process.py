@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -49,14 +50,20 @@ class RunningTarget:
         """Where the reads go: the query workers if there are any, else the API."""
         return self.query_workers.base_url if self.query_workers is not None else self.base_url
 
+    @property
+    def processes(self) -> list[Popen[bytes]]:
+        """The API workers' parent, the query workers' (if any) and the companions, in that order."""
+        query = [self.query_workers.process] if self.query_workers is not None else []
+        return [self.process, *query, *self.companions]
+
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the API workers and the query workers, then the companions (which may still be catching up:
         they are stopped, not drained)."""
-        query = [self.query_workers.process] if self.query_workers is not None else []
+        api, *others = self.processes
         try:
-            stop_process_tree(self.process, timeout=timeout)
+            stop_process_tree(api, timeout=timeout)
         finally:
-            for process in [*query, *self.companions]:
+            for process in others:
                 stop_process_tree(process, timeout=timeout)
 
 
@@ -178,25 +185,22 @@ def start_target(
         raise InfraError(f"invalid target setting {exc}") from None
     port = port if port is not None else free_tcp_port(host)
     log_path = log_dir / f"target-{spec.name}-{port}.log"
-    process = spawn(
-        uvicorn_argv(spec.app, host=host, port=port, workers=workers), env=env, log_path=log_path, cpus=cpus
-    )
-    base_url = f"http://{host}:{port}"
-    target = RunningTarget(spec, base_url, workers, process, log_path, settings_env, cpus=cpus)
+    serve = functools.partial(_serve, host=host, env=env, cpus=cpus, timeout=ready_timeout)
+    process = serve(spec.app, port=port, workers=workers, log_path=log_path, what=f"target {spec.name}")
+    target = RunningTarget(spec, f"http://{host}:{port}", workers, process, log_path, settings_env, cpus=cpus)
     try:
-        _wait_serving(process, base_url, log_path, what=f"target {spec.name}", timeout=ready_timeout)
         if query_workers:
             assert spec.query_app is not None
-            target.query_workers = _start_query_workers(
-                spec.query_app, spec.name, query_workers, env=env, host=host, log_dir=log_dir, cpus=cpus
-            )
-            _wait_serving(
-                target.query_workers.process,
-                target.query_workers.base_url,
-                target.query_workers.log_path,
+            query_port = free_tcp_port(host)
+            query_log = log_dir / f"target-{spec.name}-queries-{query_port}.log"
+            query_process = serve(
+                spec.query_app,
+                port=query_port,
+                workers=query_workers,
+                log_path=query_log,
                 what=f"the query workers of {spec.name}",
-                timeout=ready_timeout,
             )
+            target.query_workers = QueryWorkers(f"http://{host}:{query_port}", query_workers, query_process, query_log)
         for index in range(companion_count):
             target.companions.append(
                 start_companion(
@@ -215,26 +219,31 @@ def start_target(
     return target
 
 
-def _start_query_workers(
+def _serve(
     app: str,
-    name: str,
-    workers: int,
     *,
-    env: dict[str, str],
     host: str,
-    log_dir: Path,
+    port: int,
+    workers: int,
+    env: dict[str, str],
+    log_path: Path,
     cpus: frozenset[int] | None,
-) -> QueryWorkers:
-    port = free_tcp_port(host)
-    log_path = log_dir / f"target-{name}-queries-{port}.log"
+    what: str,
+    timeout: float,
+) -> Popen[bytes]:
+    """uvicorn serving `app`, once its /health answers; stopped again if it does not."""
     process = spawn(uvicorn_argv(app, host=host, port=port, workers=workers), env=env, log_path=log_path, cpus=cpus)
-    return QueryWorkers(f"http://{host}:{port}", workers, process, log_path)
-
-
-def _wait_serving(process: Popen[bytes], base_url: str, log_path: Path, *, what: str, timeout: float) -> None:
-    wait_until(lambda: process.poll() is not None or _healthy(base_url), timeout=timeout, what=f"{what} at {base_url}")
-    if process.poll() is not None:
-        raise InfraError(f"{what} exited with code {process.returncode} while starting.\n{log_tail(log_path)}")
+    base_url = f"http://{host}:{port}"
+    try:
+        wait_until(
+            lambda: process.poll() is not None or _healthy(base_url), timeout=timeout, what=f"{what} at {base_url}"
+        )
+        if process.poll() is not None:
+            raise InfraError(f"{what} exited with code {process.returncode} while starting.\n{log_tail(log_path)}")
+    except BaseException:
+        stop_process_tree(process)
+        raise
+    return process
 
 
 def _healthy(base_url: str) -> bool:

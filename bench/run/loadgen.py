@@ -64,7 +64,7 @@ def locust_argv(
         *("--bench-seed", str(load.seed)),
         *("--bench-warmup", f"{load.warmup:g}"),
         *("--bench-duration", f"{load.duration:g}"),
-        *(("--bench-query-host", query_host) if query_host is not None and query_host != host else ()),
+        *(("--bench-query-host", query_host) if query_host is not None else ()),
     ]
 
 

@@ -142,7 +142,7 @@ def execute_run(
                 run=run,
                 keys_dir=stage.keys_dir,
                 cpus=placer.generator_cpus,
-                query_host=query_url,
+                query_host=run.manifest.query_url,
             )
             sampler = _sampler(run, stage, locust.pid)
             ended = _drive(settings, run, stage, locust, sampler, progress, placer) or FINISHED
