@@ -25,10 +25,10 @@ from typing import Any
 
 import asyncpg
 import msgspec
-import redis
 import uvloop
 
 from targets.common.settings import SettingsError, TargetSettings
+from targets.common.unavailable import UNREACHABLE
 from targets.cqrs.connections import connect_postgres
 from targets.cqrs.eventstore import Cursor, EventStore
 from targets.cqrs.notify import CHANNEL
@@ -41,15 +41,12 @@ from targets.cqrs.shards import Shard
 
 READY_FILE_ENV = "BENCH_READY_FILE"
 RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)
-CONNECTION_ERRORS = (
-    OSError,
-    asyncpg.PostgresConnectionError,
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    *UNREACHABLE,  # what makes an API request a 503 makes a projector reconnect
     asyncpg.InterfaceError,
     # A PostgreSQL fast shutdown tells an idle connection so while nothing awaits it; asyncpg's next
     # statement on it then fails with "cannot switch to state 12" instead of a connection error.
     asyncpg.InternalClientError,
-    redis.ConnectionError,
-    redis.TimeoutError,
 )
 STABLE_SECONDS = 30.0  # projecting this long since the last reconnect: the next failure starts the backoff over
 
