@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from bench.run.collectors.processes import ProcessTreeSampler
+from bench.run.collectors.processes import ChildrenTable, ProcessTreeSampler
 from bench.run.validity import GENERATOR_CPU_LIMIT
 
 __all__ = ["GENERATOR_CPU_LIMIT", "CpuUse", "CpuWatch", "cpu_use"]
@@ -41,8 +41,9 @@ class CpuWatch:
         }
 
     def sample(self) -> None:
+        table = ChildrenTable.read()
         for sampler in self._samplers.values():
-            sampler.sample()
+            sampler.sample(table)
 
     def use(self) -> dict[str, CpuUse]:
         return {name: cpu_use(sampler.cpu_history) for name, sampler in self._samplers.items()}

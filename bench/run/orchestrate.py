@@ -22,7 +22,6 @@ import asyncpg
 import httpx
 import msgspec
 import pandas as pd
-import psutil
 from rich.console import Console
 
 from bench.infra.errors import InfraError
@@ -190,16 +189,12 @@ class _Placer:
     def generator_cpus(self) -> frozenset[int] | None:
         return self._stage.plan.generator if self._stage.plan is not None else None
 
-    def watch_generator(self, locust: subprocess.Popen[bytes]) -> None:
-        """Read Locust's processes back whenever new ones appeared (its workers start after the master; at the
-        end they exit first, and what was read while they ran stands)."""
-        try:
-            pids = {locust.pid, *(child.pid for child in psutil.Process(locust.pid).children(recursive=True))}
-        except psutil.Error:
-            return  # exiting; what was read last stands
-        if not pids <= self._generator_pids:
+    def watch_generator(self, locust_pid: int, pids: frozenset[int]) -> None:
+        """Read Locust's processes back whenever new ones appeared in `pids`, its tree at the latest sample (its
+        workers start after the master; at the end they exit first, and what was read while they ran stands)."""
+        if pids and not pids <= self._generator_pids:
             self._generator_pids |= pids
-            self._generator = read_back(ComponentName.GENERATOR, [locust.pid], self.generator_cpus)
+            self._generator = read_back(ComponentName.GENERATOR, [locust_pid], self.generator_cpus)
             self.record()
 
     def record(self) -> None:
@@ -214,7 +209,7 @@ class _Placer:
 
 
 def _sampler(run: RunDirectory, stage: Stage, locust_pid: int) -> Sampler:
-    generator = ProcessTreeSampler([locust_pid])
+    generator = ProcessTreeSampler([locust_pid], pss=False)  # its footprint is not the node's
     components = [*stage.components, Component(ComponentName.GENERATOR, generator)]
     return Sampler(
         run.path,
@@ -246,7 +241,8 @@ def _drive(
                 return Ending(EndKind.LOCUST_FAILED, f"Locust exited with code {locust.returncode}.\n{log}")
             return None
         sampler.sample(boundary - 1)
-        placer.watch_generator(locust)
+        if sampler.generator is not None:
+            placer.watch_generator(locust.pid, sampler.generator.last_pids)
         boundary = max(boundary + 1, math.floor(time.time()) + 1)
         death = stage.watchdog.first_death()
         if death is not None:

@@ -15,7 +15,7 @@ from typing import IO
 import msgspec
 
 from bench.run.collectors.postgres import PostgresCounters
-from bench.run.collectors.processes import ProcessTreeSampler
+from bench.run.collectors.processes import ChildrenTable, ProcessTreeSampler
 from bench.run.collectors.target_stats import TargetStats, projection_lag
 from bench.rundir import columns, files
 from bench.rundir.columns import POSTGRES_COUNTERS, GeneratorRole
@@ -56,10 +56,11 @@ class Sampler:
         self._stats: IO[bytes] = (run / files.TARGET_STATS_SAMPLES).open("wb")
 
     def sample(self, second: int) -> None:
+        table = ChildrenTable.read()
         for component in self.components:
             if component.sampler is None:
                 continue
-            tree = component.sampler.sample()
+            tree = component.sampler.sample(table)
             if tree is not None:
                 row = [
                     second,
