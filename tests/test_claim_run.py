@@ -1,9 +1,11 @@
 """The claim experiment as a user runs it: `bench compare claim --quick` spawns the 10,000 users on an
-isolated node, judges every run (a run the one generator CPU could not drive is excluded for that reason,
-never counted), and the headline's write throughput comes from the capacity search.
+isolated node, every repetition of each arm ends with a valid run (one the generator spoiled is run
+again, as by default, and listed as excluded for that reason alone), and the headline's write throughput
+comes from the capacity search.
 
-Whether this machine's generator CPU keeps up with 10,000 users is a measurement, not a behaviour: the
-closing notes and the README give it; this test checks what the harness does with either outcome."""
+One generator CPU drives the 10,000 users at about 45% of a core; its event loop stays on time only
+because the harness's own per-second work neither holds that loop nor takes its CPU in bursts (see
+tests/test_generator_loop.py and tests/test_collectors.py)."""
 
 from __future__ import annotations
 
@@ -24,14 +26,14 @@ TWO_CPUS = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity")
 USERS = "users"  # timeseries.csv: the users Locust had running that second
 CLAIM_QUICK = [sys.executable, "-m", "bench", "compare", "claim", "--quick"]
 CLAIM_ROWS = ["latency_all_mean_ms", "memory_node_pss_mib", "write_capacity_per_s"]
+REPEATS = 2  # claim.toml's repeats
 
 
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(not TWO_CPUS, reason="the node is isolated only where two CPUs can be given out")
 def test_the_quick_claim_comparison_is_isolated_valid_and_measures_write_capacity(tmp_path: Path) -> None:
     result = subprocess.run(
-        # One run per repetition: a retry of a spoiled one would show nothing more here, at half a minute each.
-        [*CLAIM_QUICK, "--set", "generator_retries=0", "--out", str(tmp_path / "reports")],
+        [*CLAIM_QUICK, "--out", str(tmp_path / "reports")],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -42,7 +44,7 @@ def test_the_quick_claim_comparison_is_isolated_valid_and_measures_write_capacit
     report = Path(result.stdout.strip().splitlines()[-1])
     summary = read_summary((report / SUMMARY_JSON).read_bytes())
 
-    assert [(arm.name, len(arm.runs)) for arm in summary.arms] == [("crud", 2), ("cqrs", 2)]
+    assert [(arm.name, arm.valid_runs) for arm in summary.arms] == [("crud", REPEATS), ("cqrs", REPEATS)]
     assert all(node.isolated for node in summary.environment.nodes.values()), summary.environment.nodes
     valid_runs = {arm.name: 0 for arm in summary.arms}
     for run in sorted((report / "runs").iterdir()):
