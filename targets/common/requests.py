@@ -57,10 +57,30 @@ def decode_body(body: bytes, struct_type: type[S]) -> S:
     try:
         value = decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise ValidationFailed(f"request body: {exc}") from None
+        value = _with_integral_numbers(body, struct_type, exc)
     except msgspec.DecodeError as exc:
         raise MalformedJson(f"request body is not valid JSON: {exc}") from None
     assert isinstance(value, struct_type)
+    return value
+
+
+def _with_integral_numbers(body: bytes, struct_type: type[S], refused: msgspec.ValidationError) -> S:
+    """`body` read again with every integral number written with a fraction (`5.0`, `1e3`) as the integer it
+    is, as JSON Schema counts it (the schema's "integer" admits 5.0), or ValidationFailed with the first
+    refusal. Only a body the strict decoder refused comes here, so the usual request pays nothing for it."""
+    try:
+        return msgspec.convert(_integral(msgspec.json.decode(body)), struct_type, strict=True)
+    except (msgspec.ValidationError, msgspec.DecodeError):  # DecodeError: trailing bytes after a valid value
+        raise ValidationFailed(f"request body: {refused}") from None
+
+
+def _integral(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral(item) for key, item in value.items()}
     return value
 
 
