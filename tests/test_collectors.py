@@ -26,7 +26,8 @@ from pathlib import Path
 kids = [subprocess.Popen([sys.executable, "-c", code]) for code in ({PARENT!r}, {SLEEPER!r})]
 Path(sys.argv[1], "started").write_text(" ".join(str(kid.pid) for kid in kids))
 held = None
-while True:
+deadline = time.monotonic() + 60  # gone by itself should the test die without killing it
+while time.monotonic() < deadline:
     if held is None and Path(sys.argv[1], "grow").exists():
         held = bytearray(int(sys.argv[2]) * 1024 * 1024)
         for at in range(0, len(held), 4096):
