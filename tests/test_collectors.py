@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,13 +44,16 @@ def tree(tmp_path: Path) -> Iterator[tuple[psutil.Process, list[int], Path]]:
     process = subprocess.Popen([sys.executable, "-c", TREE, str(tmp_path), str(GROW)])
     root = psutil.Process(process.pid)
     try:
-        wait_until(lambda: (tmp_path / "started").exists(), timeout=20, what="the tree to start")
-        parent = psutil.Process(int((tmp_path / "started").read_text().split()[0]))
+        started = tmp_path / "started"
+        # Exists before it is written: wait for both pids in it.
+        wait_until(lambda: started.exists() and len(started.read_text().split()) == 2, timeout=20, what="the tree")
+        parent = psutil.Process(int(started.read_text().split()[0]))
         wait_until(lambda: len(parent.children()) == 1, timeout=20, what="the grandchild to start")
         yield root, [child.pid for child in root.children(recursive=True)], tmp_path
     finally:
         for child in root.children(recursive=True):
-            child.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
         process.kill()
         process.wait(timeout=10)
 
