@@ -32,7 +32,7 @@ from bench.report.slo import parse_slo
 from bench.run.settings import LoadSettings
 from bench.run.validity import judge
 from bench.rundir.files import ALL
-from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
+from bench.rundir.validity import FINISHED, Ending, EndKind, FindingKind, Validity
 from scenarios.keys import parse_skew
 from targets.common.dataset import SeedSpec
 from tests import rundir_support
@@ -95,13 +95,13 @@ def test_the_slo_is_judged_on_the_latency_from_the_intended_start() -> None:
     assert judge_level(run_data(sent_ms=fast, intended_ms=None)).verdict is Verdict.PASS
 
 
-def write_validity_inputs(run: Path, *, generator_cpu: float, actions_per_second: int) -> None:
+def write_validity_inputs(run: Path, *, generator_cpu: float, actions_per_second: int, lag_ms: float = 1.0) -> None:
     seconds = range(1, 6)
     (run / "samples").mkdir(parents=True)
     pd.DataFrame({"second": seconds, "pid": 1, "role": "local", "cpu_percent": generator_cpu}).to_csv(
         run / "samples" / "generator.csv", index=False
     )
-    pd.DataFrame({"second": seconds, "worker": 0, "lag_max_ms": 1.0}).to_csv(run / "loop_lag.csv", index=False)
+    pd.DataFrame({"second": seconds, "worker": 0, "lag_max_ms": lag_ms}).to_csv(run / "loop_lag.csv", index=False)
     pd.DataFrame({"second": seconds, "actions": actions_per_second}).to_csv(run / "actions.csv", index=False)
 
 
@@ -125,6 +125,26 @@ def test_who_is_to_blame_for_a_rate_that_fell_short(
     assert outcome.verdict is verdict, outcome.reason
     assert outcome.reason.startswith(said) or said in outcome.reason, outcome.reason
     assert outcome.retryable is spoiled  # the generator's doing: another run may be valid
+
+
+@pytest.mark.parametrize(
+    ("latency_ms", "verdict", "spoiled"),
+    [
+        (5.0, Verdict.PASS, False),  # met the SLO through a late generator's added latency: it stands
+        (400.0, Verdict.VOID, True),  # failed it: the generator may have done that, so another run decides
+    ],
+)
+def test_a_late_generator_voids_a_failed_step_but_not_a_passed_one(
+    tmp_path: Path, latency_ms: float, verdict: Verdict, spoiled: bool
+) -> None:
+    write_validity_inputs(tmp_path, generator_cpu=20.0, actions_per_second=100, lag_ms=45.0)
+    validity = judge(tmp_path, set(range(1, 6)), asked_rate=100.0, complete=True, why_incomplete=None)
+    assert [finding.kind for finding in validity.findings] == [FindingKind.LOOP_LAG]
+    latencies = [latency_ms] * 100
+    outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, validity=validity), P99)
+    assert outcome.verdict is verdict, outcome.reason
+    assert "event loop lagged" in outcome.reason
+    assert outcome.retryable is spoiled
 
 
 def test_a_run_cut_short_is_the_targets_failure_only_when_the_target_died() -> None:

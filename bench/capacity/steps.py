@@ -10,15 +10,20 @@ The verdict of a rate step, in this order:
 
 1. The run did not complete: FAIL if the target (or a projector) died during it, the target's doing;
    otherwise VOID (a server or the harness failed: nothing learnt about the target).
-2. The load generator saturated (a Locust process above the CPU limit, or its event loop lagging;
-   bench/run/validity.py): VOID, whatever else happened, since its timings cannot be trusted.
-3. The run is invalid for another reason than the arrival rate (no steady second measured): VOID.
-4. The achieved arrival rate fell short of the asked one (below 95%) with a healthy generator: the
+2. The run is invalid for another reason than the load generator or the arrival rate (no steady second
+   measured): VOID.
+3. The achieved arrival rate fell short of the asked one (below 95%) with a healthy generator: the
    in-flight users were all busy waiting for the target (at least BUSY_SHARE of them by Little's law:
    requests/s x mean latency from the send), so the target could not keep up: FAIL. A shortfall with
-   idle users is the generator not keeping its schedule: VOID.
-5. Otherwise PASS iff every SLO holds on the run's metrics (bench.report.slo.check_run, on the corrected
-   latency); a shortfall (4) FAILs with the SLOs' verdicts added to its reason.
+   idle users, or with a saturated or late generator, is the generator not keeping its schedule: VOID.
+4. Otherwise PASS iff every SLO holds on the run's metrics (bench.report.slo.check_run, on the corrected
+   latency); a shortfall (3) FAILs with the SLOs' verdicts added to its reason.
+5. The load generator could not be trusted (a Locust process above the CPU limit, or its event loop
+   late; bench/run/validity.py): a FAIL is VOID instead, since the generator may have caused it. A PASS
+   stands. A late or busy generator can only add to the latency it measures (a send held back counts
+   from its intended start, a response read late counts until it is read) and to its errors, and the
+   arrival rate was checked in (3), so a target that met every SLO through it would meet them without
+   it. Voiding such passes made a step of 6 seconds void on one late second (over 10% of them).
 """
 
 from __future__ import annotations
@@ -123,10 +128,13 @@ def judge_rate_step(run: RunData, slos: Sequence[Slo]) -> StepOutcome:
     if not run.complete:
         return _incomplete(run, measures, achieved)
     generator, shortfall, other = _reasons(run)
-    if generator or other:
-        spoiled = bool(generator) and not other  # another run may be valid; no steady state would repeat
-        return StepOutcome(Verdict.VOID, "; ".join(generator + other), achieved, measures, generator_spoiled=spoiled)
+    if other:  # no steady state: a repeat would not measure one either
+        return StepOutcome(Verdict.VOID, "; ".join(generator + other), achieved, measures)
+    untrusted = "; ".join(generator)
     failed: list[str] = []
+    if shortfall and generator:
+        sentence = f"{untrusted}, and it fell short of the rate: {'; '.join(shortfall)}"
+        return StepOutcome(Verdict.VOID, sentence, achieved, measures, generator_spoiled=True)
     if shortfall:
         target_to_blame, sentence = _shortfall(measures, "; ".join(shortfall))
         if not target_to_blame:
@@ -134,10 +142,14 @@ def judge_rate_step(run: RunData, slos: Sequence[Slo]) -> StepOutcome:
         failed.append(sentence)
     results = [check_run(slo, metrics) for slo in slos]
     failed += [f"{result.slo.text}: {result.detail}" for result in results if not result.passed]
+    if failed and generator:
+        sentence = f"{untrusted}, and an SLO failed, perhaps for it ({'; '.join(failed)})"
+        return StepOutcome(Verdict.VOID, sentence, achieved, measures, generator_spoiled=True)
     if failed:
         return StepOutcome(Verdict.FAIL, "; ".join(failed), achieved, measures)
     met = "; ".join(f"{result.slo.text}: {result.detail}" for result in results)
-    return StepOutcome(Verdict.PASS, f"every SLO met ({met})", achieved, measures)
+    despite = f", though {untrusted}, which can only have added latency" if generator else ""
+    return StepOutcome(Verdict.PASS, f"every SLO met ({met}){despite}", achieved, measures)
 
 
 def judge_level(run: RunData) -> StepOutcome:
