@@ -89,6 +89,10 @@ def test_the_quick_default_comparison_writes_the_whole_report(tmp_path: Path) ->
     assert {arm for _, arm in valid} == {"crud", "cqrs"}, [validity.findings for validity in validities]
     checks = [read_data_checks(run) for run in runs]
     assert all(found is not None and found.passed for found in checks), checks
+    # Each run and capacity step started from a copy of its arm's one seed (bench.run.kept_seeds).
+    seeds = [read_manifest(run).seed_data for run in [*runs, *sorted(report.glob("capacity/*/runs/*"))]]
+    assert len(seeds) > len(runs)
+    assert all(seed is not None and seed.copied and seed.rows for seed in seeds), seeds
 
     rows = headline_rows((report / "report.md").read_text())
     assert [row[0] for row in rows] == HEADLINE

@@ -26,6 +26,7 @@ from bench.compare.experiment import Arm
 from bench.infra.signals import sigterm_exits
 from bench.report.location import RUNS, new_report_directory, point_latest
 from bench.report.rundata import RunData
+from bench.run.kept_seeds import SeedStore
 from bench.run.orchestrate import execute_run
 from bench.run.settings import LoadSettings
 from bench.rundir.manifest import SweepTag
@@ -151,6 +152,13 @@ def _fit_said(fit: UslResult) -> str:
 
 
 def run_sweep(definition: SweepDefinition, *, reports: Path, console: Console) -> SweepOutcome:
+    """Every arm's steps, then the report; each data set is seeded once (bench.run.kept_seeds)."""
+    with SeedStore() as seeds:
+        servers = dataclasses.replace(definition.servers, seed_store=seeds)
+        return _run_sweep(dataclasses.replace(definition, servers=servers), reports, console)
+
+
+def _run_sweep(definition: SweepDefinition, reports: Path, console: Console) -> SweepOutcome:
     outcome = SweepOutcome(new_report_directory(definition.name, reports), definition)
     sweeper = _Sweeper(definition, outcome, console)
     console.print(

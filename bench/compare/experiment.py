@@ -51,7 +51,7 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -69,6 +69,9 @@ from scenarios.keys import SKEW_SYNTAX, parse_skew
 from targets.common.dataset import SeedSpec
 from targets.common.delay import DELAY_SYNTAX, parse_delay
 from targets.registry import query_side_targets, target_names
+
+if TYPE_CHECKING:
+    from bench.run.kept_seeds import SeedStore
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios" / "experiments"
 DEFAULT_EXPERIMENT = EXPERIMENT_DIR / "default.toml"
@@ -118,6 +121,7 @@ class Arm:
             keys_dir=self.keys,
             check_invariants=True,
             cpus=servers.cpus,
+            seed_store=servers.seed_store,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -135,6 +139,7 @@ class Servers:
     pg_dsn: str | None = None
     redis_url: str | None = None
     cpus: CpuRequest = field(default_factory=CpuRequest)
+    seed_store: SeedStore | None = None  # the command's kept seeds (bench.run.kept_seeds); None: each run seeds
 
 
 @dataclass(frozen=True)

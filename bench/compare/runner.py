@@ -14,6 +14,7 @@ Ctrl-C or SIGTERM ends it at once, after writing the report of the runs done so 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from bench.report.build import write_report
 from bench.report.location import CAPACITY, RUNS, new_report_directory, point_latest
 from bench.report.rundata import is_run_directory
 from bench.report.summary import Summary
+from bench.run.kept_seeds import SeedStore
 from bench.run.orchestrate import RunOutcome, execute_run
 from bench.rundir.manifest import ExperimentTag
 
@@ -70,6 +72,14 @@ def experiment_tag(
 
 def run_experiment(
     experiment: Experiment, *, reports: Path, servers: Servers, console: Console, aa: bool = False
+) -> ExperimentOutcome:
+    """Every run and capacity step, then the report; each data set is seeded once (bench.run.kept_seeds)."""
+    with SeedStore() as seeds:
+        return _run_experiment(experiment, reports, dataclasses.replace(servers, seed_store=seeds), console, aa)
+
+
+def _run_experiment(
+    experiment: Experiment, reports: Path, servers: Servers, console: Console, aa: bool
 ) -> ExperimentOutcome:
     outcome = ExperimentOutcome(new_report_directory(experiment.name, reports))
     runs_dir = outcome.report / "runs"

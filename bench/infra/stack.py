@@ -2,6 +2,8 @@
 
 import os
 from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -12,12 +14,23 @@ from bench.infra.postgres import (
     ExternalPostgres,
     PostgresServer,
     create_database,
+    database_name,
     drop_database,
+    dsn_for_database,
 )
 from bench.infra.redis import EmbeddedRedis, ExternalRedis, RedisServer
 
 PG_DSN_ENV = "BENCH_PG_DSN"
 REDIS_URL_ENV = "BENCH_REDIS_URL"
+
+
+@dataclass(frozen=True)
+class ServerFiles:
+    """The files of stopped embedded servers (Infrastructure.keep_files), to start others as copies of them."""
+
+    postgres_data: Path | None  # PostgreSQL's data directory, shut down cleanly
+    database: str | None  # the run's database in that cluster
+    redis_dump: Path | None  # Redis's RDB file
 
 
 class Infrastructure:
@@ -27,7 +40,8 @@ class Infrastructure:
     Redis db of its own (each None when not needed). On exit, whether normal, by exception or by
     Ctrl-C, everything is undone in reverse order: the database dropped (unless keep_database), the
     Redis db flushed and released, embedded servers stopped and their files deleted. Embedded servers
-    run on `cpus` (the node's) when given.
+    run on `cpus` (the node's) when given. With `files` (embedded servers only), they start as copies
+    of those servers' files, and `database_dsn` is the database that was kept in them.
     """
 
     def __init__(
@@ -39,8 +53,12 @@ class Infrastructure:
         need_redis: bool,
         keep_database: bool = False,
         cpus: frozenset[int] | None = None,
+        files: ServerFiles | None = None,
     ) -> None:
-        self._cpus = cpus  # embedded servers are pinned to these (the node's); None: not pinned
+        if files is not None and (pg_dsn is not None or redis_url is not None):
+            raise InfraError("the files of embedded servers start embedded servers, not the external ones given")
+        self._cpus = cpus
+        self._files = files  # embedded servers are pinned to these (the node's); None: not pinned
         self._given_pg_dsn = pg_dsn
         self._given_redis_url = redis_url
         self._need_postgres = need_postgres
@@ -70,7 +88,9 @@ class Infrastructure:
             if self._need_postgres:
                 self.postgres = cleanup.enter_context(self._postgres_server())
                 cleanup.callback(self._release_database)
-                self.database_dsn = create_database(self.postgres.admin_dsn)
+                kept = self._files.database if self._files is not None else None
+                admin = self.postgres.admin_dsn
+                self.database_dsn = dsn_for_database(admin, kept) if kept is not None else create_database(admin)
             if self._need_redis:
                 self.redis = cleanup.enter_context(self._redis_server())
                 self.redis_url = self.redis.url
@@ -93,6 +113,22 @@ class Infrastructure:
             servers["redis"] = self.redis.info()
         return servers
 
+    def keep_files(self, to: Path) -> ServerFiles:
+        """Stop the embedded servers cleanly and copy their files under `to` (an empty directory); the
+        servers stay stopped until the `with` block ends."""
+        postgres_data = redis_dump = database = None
+        if self.redis is not None:
+            if not isinstance(self.redis, EmbeddedRedis):
+                raise InfraError("only an embedded Redis's files can be kept")
+            redis_dump = to / "dump.rdb"
+            self.redis.keep_data(redis_dump)
+        if self.postgres is not None:
+            if not isinstance(self.postgres, EmbeddedPostgres) or self.database_dsn is None:
+                raise InfraError("only an embedded PostgreSQL's files can be kept")
+            database, postgres_data = database_name(self.database_dsn), to / "postgres"
+            self.postgres.keep_data(postgres_data)
+        return ServerFiles(postgres_data, database, redis_dump)
+
     def fresh_database(self) -> str:
         """Replace the run's database by a new, empty one and return its DSN."""
         if self.postgres is None:
@@ -109,12 +145,13 @@ class Infrastructure:
 
     def _postgres_server(self) -> PostgresServer:
         if self._given_pg_dsn is None:
-            return EmbeddedPostgres(cpus=self._cpus)
+            data_from = self._files.postgres_data if self._files is not None else None
+            return EmbeddedPostgres(cpus=self._cpus, data_from=data_from)
         return ExternalPostgres(self._given_pg_dsn)
 
     def _redis_server(self) -> RedisServer:
         if self._given_redis_url is None:
-            return EmbeddedRedis(cpus=self._cpus)
+            return EmbeddedRedis(cpus=self._cpus, dump_from=self._files.redis_dump if self._files is not None else None)
         return ExternalRedis(self._given_redis_url)
 
     def _clear_servers(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,10 +18,11 @@ from bench.infra.cpus import CpuPlan, plan_cpus
 from bench.infra.errors import InfraError
 from bench.infra.postgres import EmbeddedPostgres
 from bench.infra.redis import EmbeddedRedis
-from bench.infra.stack import Infrastructure
+from bench.infra.stack import Infrastructure, ServerFiles
 from bench.infra.target_process import RunningTarget, floor_delay_setting, harness_settings, start_target
 from bench.run.collectors.postgres import PostgresCounters
 from bench.run.collectors.processes import ProcessTreeSampler
+from bench.run.kept_seeds import KEYS, KeptSeed, SeedKey
 from bench.run.placement import read_back
 from bench.run.rundir import RunDirectory
 from bench.run.sampling import Component
@@ -79,19 +81,29 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
         ("Redis (--redis-url)", settings.redis_url is not None and uses_redis),
     )
     plan = plan_cpus(settings.cpus, external_servers=[name for name, external in outside if external])
-    infra = stack.enter_context(
-        Infrastructure(
+    if settings.keys_dir is not None:
+        raise InfraError("--keys is for --host runs; a started target gets a fresh database and its own seed")
+
+    def servers(files: ServerFiles | None = None) -> Infrastructure:
+        return Infrastructure(
             pg_dsn=settings.pg_dsn,
             redis_url=settings.redis_url,
             need_postgres=spec.needs_postgres,
             need_redis=uses_redis,
             cpus=plan.node,
+            files=files,
         )
-    )
+
+    kept = _kept_seed(settings, servers, progress) if _keeps_seed(settings, spec.needs_postgres, uses_redis) else None
+    infra = stack.enter_context(servers(kept.files if kept is not None else None))
     run.manifest.infrastructure = infra.manifest()
     run.save_manifest()
     target_env = _target_env(settings, infra)
-    seed = _seed(settings, run, infra, target_env, progress)
+    if kept is not None:
+        kept.copy_keys(run.keys)
+        seed: SeedReport | None = kept.report
+    else:
+        seed = _seed(settings, run, infra, target_env, progress)
     running = start_target(
         spec,
         settings_env=target_env,
@@ -102,7 +114,8 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
         cpus=plan.node,
     )
     stack.callback(running.stop)
-    stage = Stage(running.base_url, run.keys, infra, running, _seed_record(seed) if seed else None, plan=plan)
+    record = _seed_record(seed, copied=kept is not None) if seed else None
+    stage = Stage(running.base_url, run.keys, infra, running, record, plan=plan)
     stage.components = _components(infra, running)
     if infra.database_dsn is not None:
         runner = stack.enter_context(asyncio.Runner())
@@ -122,21 +135,45 @@ def _target_env(settings: RunSettings, infra: Infrastructure) -> dict[str, str]:
     return {**target.to_env(), **settings.target_settings}
 
 
-def _seed_record(report: SeedReport) -> SeedRecord:
+def _seed_record(report: SeedReport, *, copied: bool) -> SeedRecord:
     return SeedRecord(
         spec=vars(report.spec),
         rows=report.rows,
         seconds=round(report.seconds, 3),
         key_files=[path.name for path in report.key_files],
+        copied=copied,
     )
+
+
+def _keeps_seed(settings: RunSettings, needs_postgres: bool, uses_redis: bool) -> bool:
+    """Whether this run starts from the command's kept seed: only embedded servers' files can be kept."""
+    external = (settings.pg_dsn is not None and needs_postgres) or (settings.redis_url is not None and uses_redis)
+    servers = needs_postgres or uses_redis  # without servers, a seed is only its key files
+    return settings.seed_store is not None and settings.load_data and servers and not external
+
+
+def _kept_seed(
+    settings: RunSettings, servers: Callable[[ServerFiles | None], Infrastructure], progress: Progress
+) -> KeptSeed:
+    """The command's one seed of this data set, made now on servers of its own if this is its first run."""
+    assert settings.target is not None
+    assert settings.seed_store is not None
+    target = settings.target
+
+    def seed_and_keep(directory: Path) -> tuple[ServerFiles, SeedReport]:
+        with servers(None) as infra:
+            place = SeedPlace(infra.database_dsn, infra.redis_url, _target_env(settings, infra))
+            report = seed_target(target, settings.seed_spec, keys_dir=directory / KEYS, place=place, progress=progress)
+            return infra.keep_files(directory), report
+
+    key = SeedKey.of(target, settings.seed_spec, settings.target_settings)
+    return settings.seed_store.seeded(key, seed_and_keep)
 
 
 def _seed(
     settings: RunSettings, run: RunDirectory, infra: Infrastructure, target_env: dict[str, str], progress: Progress
 ) -> SeedReport | None:
     assert settings.target is not None
-    if settings.keys_dir is not None:
-        raise InfraError("--keys is for --host runs; a started target gets a fresh database and its own seed")
     if not settings.load_data:
         write_keys(Dataset(settings.seed_spec), run.keys)
         return None

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.infra.cpus import CpuRequest
 from bench.infra.urls import redact_url
@@ -13,6 +14,9 @@ from bench.rundir.manifest import RecordedLoad, RecordedSettings
 from scenarios.keys import Skew
 from targets.common.dataset import SeedSpec
 from targets.registry import get_target
+
+if TYPE_CHECKING:
+    from bench.run.kept_seeds import SeedStore
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class RunSettings:
     cpus: CpuRequest = field(
         default_factory=CpuRequest
     )  # the node's and the generator's CPUs (default: split the usable ones)
+    seed_store: SeedStore | None = None  # one seed of each data set for a command's runs; None: each run seeds
 
     @property
     def label(self) -> str:

@@ -137,6 +137,7 @@ class SeedRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     key_files: list[str] | None = None
     keys_from: str | None = None  # --keys: the key files of an earlier seed
     through_api: bool = False  # --host: seeded through the service's HTTP API
+    copied: bool = False  # servers started as copies of the command's one seed (bench.run.kept_seeds)
 
 
 class Observability(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
