@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 import redis
 
+from bench.infra.errors import InfraError
 from bench.infra.stack import Infrastructure, ServerFiles
 from bench.run.kept_seeds import KEYS, SeedKey, SeedStore
 from bench.seed.load import SeedReport
@@ -98,3 +99,11 @@ def test_a_seed_that_fails_keeps_nothing() -> None:
 
         store.seeded(SeedKey.of("crud", SPEC, {}), seed)
         assert len(calls) == 1  # tried again, not taken from the failed attempt
+
+
+def test_only_an_external_server_the_run_uses_rules_out_the_copies() -> None:
+    files = ServerFiles(Path("/nonexistent/postgres"), "cqrsb_kept", None)
+    # crud with --redis-url: it uses no Redis, so its PostgreSQL still starts as a copy.
+    Infrastructure(pg_dsn=None, redis_url="redis://127.0.0.1:1/0", need_postgres=True, need_redis=False, files=files)
+    with pytest.raises(InfraError, match="not the external ones given"):
+        Infrastructure(pg_dsn="postgresql://x/y", redis_url=None, need_postgres=True, need_redis=False, files=files)

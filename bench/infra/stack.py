@@ -55,10 +55,10 @@ class Infrastructure:
         cpus: frozenset[int] | None = None,
         files: ServerFiles | None = None,
     ) -> None:
-        if files is not None and (pg_dsn is not None or redis_url is not None):
+        if files is not None and ((pg_dsn is not None and need_postgres) or (redis_url is not None and need_redis)):
             raise InfraError("the files of embedded servers start embedded servers, not the external ones given")
-        self._cpus = cpus
-        self._files = files  # embedded servers are pinned to these (the node's); None: not pinned
+        self._cpus = cpus  # embedded servers are pinned to these (the node's); None: not pinned
+        self._files = files
         self._given_pg_dsn = pg_dsn
         self._given_redis_url = redis_url
         self._need_postgres = need_postgres
