@@ -18,7 +18,7 @@ from bench.infra.postgres import (
     drop_database,
     dsn_for_database,
 )
-from bench.infra.redis import EmbeddedRedis, ExternalRedis, RedisServer
+from bench.infra.redis import DUMP_FILE, EmbeddedRedis, ExternalRedis, RedisServer
 
 PG_DSN_ENV = "BENCH_PG_DSN"
 REDIS_URL_ENV = "BENCH_REDIS_URL"
@@ -114,13 +114,13 @@ class Infrastructure:
         return servers
 
     def keep_files(self, to: Path) -> ServerFiles:
-        """Stop the embedded servers cleanly and copy their files under `to` (an empty directory); the
-        servers stay stopped until the `with` block ends."""
+        """Copy the embedded servers' files under `to` (an empty directory): Redis's data saved while it runs,
+        PostgreSQL's after a clean shutdown (it stays stopped until the `with` block ends)."""
         postgres_data = redis_dump = database = None
         if self.redis is not None:
             if not isinstance(self.redis, EmbeddedRedis):
                 raise InfraError("only an embedded Redis's files can be kept")
-            redis_dump = to / "dump.rdb"
+            redis_dump = to / DUMP_FILE
             self.redis.keep_data(redis_dump)
         if self.postgres is not None:
             if not isinstance(self.postgres, EmbeddedPostgres) or self.database_dsn is None:

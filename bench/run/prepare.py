@@ -80,11 +80,12 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
         ("PostgreSQL (--pg-dsn)", settings.pg_dsn is not None and spec.needs_postgres),
         ("Redis (--redis-url)", settings.redis_url is not None and uses_redis),
     )
-    plan = plan_cpus(settings.cpus, external_servers=[name for name, external in outside if external])
+    external_servers = [name for name, external in outside if external]
+    plan = plan_cpus(settings.cpus, external_servers=external_servers)
     if settings.keys_dir is not None:
         raise InfraError("--keys is for --host runs; a started target gets a fresh database and its own seed")
 
-    def servers(files: ServerFiles | None = None) -> Infrastructure:
+    def servers(files: ServerFiles | None) -> Infrastructure:
         return Infrastructure(
             pg_dsn=settings.pg_dsn,
             redis_url=settings.redis_url,
@@ -94,7 +95,8 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
             files=files,
         )
 
-    kept = _kept_seed(settings, servers, progress) if _keeps_seed(settings, spec.needs_postgres, uses_redis) else None
+    keeps_seed = _keeps_seed(settings, spec.needs_postgres or uses_redis, bool(external_servers))
+    kept = _kept_seed(settings, servers, progress) if keeps_seed else None
     infra = stack.enter_context(servers(kept.files if kept is not None else None))
     run.manifest.infrastructure = infra.manifest()
     run.save_manifest()
@@ -145,10 +147,9 @@ def _seed_record(report: SeedReport, *, copied: bool) -> SeedRecord:
     )
 
 
-def _keeps_seed(settings: RunSettings, needs_postgres: bool, uses_redis: bool) -> bool:
-    """Whether this run starts from the command's kept seed: only embedded servers' files can be kept."""
-    external = (settings.pg_dsn is not None and needs_postgres) or (settings.redis_url is not None and uses_redis)
-    servers = needs_postgres or uses_redis  # without servers, a seed is only its key files
+def _keeps_seed(settings: RunSettings, servers: bool, external: bool) -> bool:
+    """Whether this run starts from the command's kept seed: only embedded servers' files can be kept, and
+    without servers (`servers` False) a seed is only its key files."""
     return settings.seed_store is not None and settings.load_data and servers and not external
 
 
