@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import msgspec
 import pandas as pd
+import urllib3
 from rich.console import Console
 
 from bench.infra.errors import InfraError
@@ -60,6 +61,8 @@ from bench.rundir.steady import SteadySummary
 from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
 from bench.rundir.write import write_struct
 
+# What a data check that could not finish raises: the run then says so, rather than ending on it.
+CHECK_ERRORS = (OSError, asyncpg.PostgresError, httpx.HTTPError, urllib3.exceptions.HTTPError, KeyError, ValueError)
 LOCUST_STOP_TIMEOUT = 30.0  # Locust writes its statistics on the way out
 # Endings that are the run's failure, said at the end of `bench run` (exit 1); the others end it otherwise.
 FAILURES = frozenset({EndKind.TARGET_DIED, EndKind.SERVER_DIED, EndKind.LOCUST_FAILED, EndKind.INFRASTRUCTURE})
@@ -269,7 +272,7 @@ def _check_data(settings: RunSettings, run: RunDirectory, stage: Stage) -> DataC
     database_dsn = stage.infra.database_dsn if stage.infra is not None else None
     try:
         report = check_invariants(settings.target, database_dsn, stage.base_url)
-    except (OSError, asyncpg.PostgresError, httpx.HTTPError, KeyError, ValueError) as error:
+    except CHECK_ERRORS as error:
         report = not_checked(f"the check itself failed: {type(error).__name__}: {error}")
     write_struct(run.path / files.DATA_CHECKS, report)
     run.manifest.invariants = ChecksVerdict(checked=report.checked, passed=report.passed)
