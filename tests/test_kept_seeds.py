@@ -39,7 +39,10 @@ def seed_rows(directory: Path, infra: Infrastructure, calls: list[Path]) -> tupl
     calls.append(directory)
     assert infra.database_dsn is not None
     assert infra.redis_url is not None
-    asyncio.run(_execute(infra.database_dsn, "CREATE TABLE seeded (n int)", "INSERT INTO seeded SELECT 1", "SELECT 1"))
+    # Three WAL segments written: the clean shutdown keeps the older ones as recycled files.
+    switches = ["INSERT INTO seeded SELECT 1", "SELECT pg_switch_wal()"] * 2
+    asyncio.run(_execute(infra.database_dsn, "CREATE TABLE seeded (n int)", *switches, "DELETE FROM seeded", *switches))
+    asyncio.run(_execute(infra.database_dsn, "DELETE FROM seeded", "INSERT INTO seeded SELECT 1", "SELECT 1"))
     redis.Redis.from_url(infra.redis_url).set("seeded", "yes")
     (directory / KEYS).mkdir()
     (directory / KEYS / "accounts.txt").write_text("a1\n")
@@ -58,6 +61,9 @@ def test_runs_start_from_copies_of_one_seed_and_every_file_goes_at_the_end(tmp_p
         kept = store.seeded(key, seed)
         assert store.seeded(SeedKey.of("crud", SPEC, {"BENCH_X": "1"}), seed) is kept
         assert len(calls) == 1  # the same data set is seeded once
+        assert kept.files.postgres_data is not None
+        segments = [path for path in (kept.files.postgres_data / "pg_wal").iterdir() if path.is_file()]
+        assert len(segments) == 1  # only the shutdown checkpoint's: the rest would only make copies slower
         seen = []
         for run in range(2):
             with Infrastructure(
@@ -66,8 +72,15 @@ def test_runs_start_from_copies_of_one_seed_and_every_file_goes_at_the_end(tmp_p
                 assert infra.database_dsn is not None
                 assert infra.redis_url is not None
                 # Each run writes to its own copy: the second does not see the first's row.
+                # ... and goes on to WAL segments of its own.
                 rows = asyncio.run(
-                    _execute(infra.database_dsn, f"INSERT INTO seeded SELECT {run + 2}", "SELECT n FROM seeded")
+                    _execute(
+                        infra.database_dsn,
+                        f"INSERT INTO seeded SELECT {run + 2}",
+                        "SELECT pg_switch_wal()",
+                        "CHECKPOINT",
+                        "SELECT n FROM seeded",
+                    )
                 )
                 assert sorted(row["n"] for row in rows) == [1, run + 2]
                 assert redis.Redis.from_url(infra.redis_url).get("seeded") == b"yes"
