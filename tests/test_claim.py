@@ -60,6 +60,15 @@ def test_quick_keeps_the_users_the_file_asks_it_to() -> None:
         parse_experiment(minimal(**{"quick.users": 0}))
 
 
+def test_quick_measures_as_long_as_the_file_asks_it_to() -> None:
+    longer = minimal(**{"load.duration": "60s", "quick.duration": "20s"})
+    assert parse_experiment(longer).quick().load.duration == 20
+    assert parse_experiment(minimal(**{"load.duration": "60s"})).quick().load.duration == 10
+    for bad in ("0s", "soon"):
+        with pytest.raises(ExperimentError, match=rf"quick.duration = '{bad}': expected a duration above zero"):
+            parse_experiment(minimal(**{"quick.duration": bad}))
+
+
 def delta(absolute: float | None, ci: tuple[float, float] | None, *, significant: bool) -> DeltaEntry:
     relative = None if absolute is None else absolute / 10.0 * 100.0
     return DeltaEntry(absolute, relative, ci, significant, None if absolute is not None else "not measured in b")

@@ -39,6 +39,7 @@
 
     [quick]                     # optional: what --quick keeps
     users = 10000               # default: at most 100
+    duration = "20s"            # the steady state measured; default: at most 10 s
 
 Every key is checked: an unknown key or a bad value is an ExperimentError naming the key,
 the value and what was expected.
@@ -188,6 +189,7 @@ class Experiment:
     cpus: CpuRequest = field(default_factory=CpuRequest)  # [node] cpus and [generator] cpus
     claim: Claim | None = None  # [claim]: published figures the report checks against the measurement
     quick_users: int | None = None  # [quick] users: the users of --quick (default: at most 100)
+    quick_duration: float | None = None  # [quick] duration, in seconds (default: at most 10 s)
     capacity: CapacitySettings | None = None  # None: the write capacity is not measured
     generator_retries: int = DEFAULT_GENERATOR_RETRIES  # times a spoiled repetition or capacity step is run again
 
@@ -200,7 +202,7 @@ class Experiment:
         load = replace(
             self.load,
             warmup=min(self.load.warmup, 2.0),
-            duration=min(self.load.duration, 10.0),
+            duration=self.quick_duration if self.quick_duration is not None else min(self.load.duration, 10.0),
             users=self.quick_users if self.quick_users is not None else min(self.load.users, 100),
             spawn_rate=max(self.load.spawn_rate, 50.0),
         )
@@ -240,7 +242,7 @@ class Experiment:
             "node": {"cpus": format_cpu_list(self.cpus.node) if self.cpus.node is not None else None},
             "generator": {"cpus": format_cpu_list(self.cpus.generator) if self.cpus.generator is not None else None},
             "claim": msgspec.to_builtins(self.claim) if self.claim is not None else None,
-            "quick": {"users": self.quick_users},
+            "quick": {"users": self.quick_users, "duration": self.quick_duration},
             "capacity": self.capacity.as_dict() if self.capacity is not None else None,
         }
 
@@ -294,6 +296,9 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
     quick_users = quick.get("users", int, default=None)
     if quick_users is not None:
         _in_range(quick, "users", quick_users, 1, 100_000)
+    quick_duration = quick.parsed("duration", parse_seconds, "a duration above zero like 20s", "0s")
+    if "duration" in quick.values and quick_duration <= 0:
+        raise ExperimentError(f"quick.duration = {quick.values['duration']!r}: expected a duration above zero")
     quick.no_other_keys()
     capacity_table = top.get("capacity", dict, default=None)
     capacity = _capacity(_Table(capacity_table, "capacity")) if capacity_table is not None else None
@@ -310,6 +315,7 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
         cpus=cpus,
         claim=claim,
         quick_users=quick_users,
+        quick_duration=quick_duration or None,
         capacity=capacity,
         generator_retries=generator_retries,
     )
