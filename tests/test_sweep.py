@@ -131,20 +131,54 @@ def test_who_is_to_blame_for_a_rate_that_fell_short(
     ("latency_ms", "verdict", "spoiled"),
     [
         (5.0, Verdict.PASS, False),  # met the SLO through a late generator's added latency: it stands
-        (400.0, Verdict.VOID, True),  # failed it: the generator may have done that, so another run decides
+        # Failed it, but 3 wake-ups 45 ms late could have added 135 ms: another run decides.
+        (200.0, Verdict.VOID, True),
+        (400.0, Verdict.FAIL, False),  # 400 - 135 still misses 100 ms: the target's failure
     ],
 )
-def test_a_late_generator_voids_a_failed_step_but_not_a_passed_one(
+def test_a_late_generator_voids_a_failed_step_it_could_have_caused_but_not_a_passed_one(
     tmp_path: Path, latency_ms: float, verdict: Verdict, spoiled: bool
 ) -> None:
     write_validity_inputs(tmp_path, generator_cpu=20.0, actions_per_second=100, lag_ms=45.0)
     validity = judge(tmp_path, set(range(1, 6)), asked_rate=100.0, complete=True, why_incomplete=None)
     assert [finding.kind for finding in validity.findings] == [FindingKind.LOOP_LAG]
+    assert validity.measures.loop_lag_max_ms == {0: 45.0}
     latencies = [latency_ms] * 100
     outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, validity=validity), P99)
     assert outcome.verdict is verdict, outcome.reason
     assert "event loop lagged" in outcome.reason
     assert outcome.retryable is spoiled
+    if verdict is Verdict.FAIL:
+        assert "could have added at most 135 ms" in outcome.reason
+
+
+def test_a_saturated_generator_voids_any_failure(tmp_path: Path) -> None:
+    """A generator short of CPU may have held requests for any time: its lag bounds nothing."""
+    write_validity_inputs(tmp_path, generator_cpu=99.0, actions_per_second=100, lag_ms=45.0)
+    validity = judge(tmp_path, set(range(1, 6)), asked_rate=100.0, complete=True, why_incomplete=None)
+    latencies = [5_000.0] * 100
+    outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, validity=validity), P99)
+    assert (outcome.verdict, outcome.retryable) == (Verdict.VOID, True), outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("latency_ms", "verdict"),
+    [
+        (900.0, Verdict.VOID),  # 9 of 10 users busy, but 7.65 with 135 ms off each wait: maybe the generator's
+        (1_000.0, Verdict.FAIL),  # 8.65 of 10 busy even then: the target could not keep up
+    ],
+)
+def test_a_late_generator_voids_a_shortfall_only_when_its_lag_could_explain_the_busy_users(
+    tmp_path: Path, latency_ms: float, verdict: Verdict
+) -> None:
+    write_validity_inputs(tmp_path, generator_cpu=20.0, actions_per_second=10, lag_ms=45.0)
+    validity = judge(tmp_path, set(range(1, 6)), asked_rate=100.0, complete=True, why_incomplete=None)
+    assert {finding.kind for finding in validity.findings} == {FindingKind.LOOP_LAG, FindingKind.RATE_SHORTFALL}
+    latencies = [latency_ms] * 100
+    outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, validity=validity), P99)
+    assert outcome.verdict is verdict, outcome.reason
+    if verdict is Verdict.FAIL:
+        assert outcome.reason.startswith("the target could not keep up"), outcome.reason
 
 
 def test_a_run_cut_short_is_the_targets_failure_only_when_the_target_died() -> None:

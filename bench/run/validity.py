@@ -103,6 +103,7 @@ def _judge_loop_lag(validity: Validity, lag: pd.DataFrame) -> None:
     late_shares = per_worker.apply(lambda worst: float((worst > LOOP_LAG_LIMIT_MS).mean()))
     by_worker = {int(str(worker)): float(value) for worker, value in quantiles.items()}
     validity.measures.loop_lag_p90_of_per_second_max_ms = {worker: round(v, 2) for worker, v in by_worker.items()}
+    validity.measures.loop_lag_max_ms = {int(str(worker)): round(float(v), 2) for worker, v in per_worker.max().items()}
     allowed = 1 - LOOP_LAG_QUANTILE
     for worker, share in late_shares.items():
         if share > allowed + 1e-9:

@@ -61,6 +61,7 @@ class ValidityMeasures(msgspec.Struct, forbid_unknown_fields=True):
 
     generator_cpu: list[ProcessCpu] | None = None
     loop_lag_p90_of_per_second_max_ms: dict[int, float] | None = None
+    loop_lag_max_ms: dict[int, float] | None = None  # each worker's latest wake-up in the steady state
     asked_rate: float | None = None
     achieved_rate: float | None = None
 
