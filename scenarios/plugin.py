@@ -37,7 +37,7 @@ from scenarios.options import ScenarioOptions, add_arguments
 from scenarios.pacing import ArrivalSchedule
 from scenarios.recording import IntervalRecorder
 
-LOOP_LAG_PERIOD = 0.1  # seconds between the loop-lag probe's wake-ups
+LOOP_LAG_PERIOD = columns.LOOP_LAG_PERIOD_S  # seconds between the loop-lag probe's wake-ups
 OLDEST_GENERATION = 2
 NO_FULL_COLLECTION = 1_000_000_000  # middle-generation collections before a full one: none in a run
 MERGE_SLICE_SECONDS = 0.002  # the per-second merge lets the users' I/O in after this much work

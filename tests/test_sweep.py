@@ -131,9 +131,9 @@ def test_who_is_to_blame_for_a_rate_that_fell_short(
     ("latency_ms", "verdict", "spoiled"),
     [
         (5.0, Verdict.PASS, False),  # met the SLO through a late generator's added latency: it stands
-        # Failed it, but 3 wake-ups 45 ms late could have added 135 ms: another run decides.
-        (200.0, Verdict.VOID, True),
-        (400.0, Verdict.FAIL, False),  # 400 - 135 still misses 100 ms: the target's failure
+        # Failed it, but 3 waits as late as 45 ms (+ the probe's 100 ms) could have added 435 ms: run again.
+        (400.0, Verdict.VOID, True),
+        (1_000.0, Verdict.FAIL, False),  # 1,000 - 435 still misses 100 ms: the target's failure
     ],
 )
 def test_a_late_generator_voids_a_failed_step_it_could_have_caused_but_not_a_passed_one(
@@ -149,7 +149,7 @@ def test_a_late_generator_voids_a_failed_step_it_could_have_caused_but_not_a_pas
     assert "event loop lagged" in outcome.reason
     assert outcome.retryable is spoiled
     if verdict is Verdict.FAIL:
-        assert "could have added at most 135 ms" in outcome.reason
+        assert "added at most 435 ms to a request's latency from its send, and p99 < 100ms fails" in outcome.reason
 
 
 def test_a_saturated_generator_voids_any_failure(tmp_path: Path) -> None:
@@ -164,11 +164,11 @@ def test_a_saturated_generator_voids_any_failure(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("latency_ms", "verdict"),
     [
-        (900.0, Verdict.VOID),  # 9 of 10 users busy, but 7.65 with 135 ms off each wait: maybe the generator's
-        (1_000.0, Verdict.FAIL),  # 8.65 of 10 busy even then: the target could not keep up
+        (300.0, Verdict.VOID),  # short of the rate and of the SLO, but within the 435 ms the generator may add
+        (1_000.0, Verdict.FAIL),  # beyond it: the target failed the SLO even at the lower rate it was sent
     ],
 )
-def test_a_late_generator_voids_a_shortfall_only_when_its_lag_could_explain_the_busy_users(
+def test_a_late_generator_voids_a_shortfall_only_when_its_lag_could_explain_the_failure(
     tmp_path: Path, latency_ms: float, verdict: Verdict
 ) -> None:
     write_validity_inputs(tmp_path, generator_cpu=20.0, actions_per_second=10, lag_ms=45.0)
@@ -177,8 +177,8 @@ def test_a_late_generator_voids_a_shortfall_only_when_its_lag_could_explain_the_
     latencies = [latency_ms] * 100
     outcome = judge_rate_step(run_data(sent_ms=latencies, intended_ms=latencies, validity=validity), P99)
     assert outcome.verdict is verdict, outcome.reason
-    if verdict is Verdict.FAIL:
-        assert outcome.reason.startswith("the target could not keep up"), outcome.reason
+    assert outcome.retryable is (verdict is Verdict.VOID)
+    assert "it fell short of the rate" in outcome.reason
 
 
 def test_a_run_cut_short_is_the_targets_failure_only_when_the_target_died() -> None:

@@ -46,6 +46,9 @@ VISIBILITY = (SECOND, "domain", "probes", "not_visible", *PERCENTILES)
 ACTION_COUNT = "actions"
 ACTIONS = (SECOND, ACTION_COUNT)
 LOOP_LAG = (SECOND, "worker", "lag_max_ms", "lag_mean_ms", "cpu_percent", "gc_pause_ms", "gc_full")
+# The loop-lag probe wakes this often: a stall shorter than this between two of its wake-ups goes unseen,
+# so a greenlet may have woken up to the worst lag measured plus this late.
+LOOP_LAG_PERIOD_S = 0.1
 USERS = (SECOND, "users")
 
 PROCESSES = (SECOND, "component", "processes", "cpu_percent", "rss_bytes", "uss_bytes", "pss_bytes")
