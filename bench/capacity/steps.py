@@ -15,7 +15,8 @@ The verdict of a rate step, in this order:
 3. The achieved arrival rate fell short of the asked one (below 95%) with a healthy generator: the
    in-flight users were all busy waiting for the target (at least BUSY_SHARE of them by Little's law:
    requests/s x mean latency from the send), so the target could not keep up: FAIL. A shortfall with
-   idle users, or with a saturated or late generator, is the generator not keeping its schedule: VOID.
+   idle users, or with a saturated or late generator, is the generator not keeping its schedule: VOID,
+   unless the late generator cannot explain the failure (6).
 4. Otherwise PASS iff every SLO holds on the run's metrics (bench.report.slo.check_run, on the corrected
    latency); a shortfall (3) FAILs with the SLOs' verdicts added to its reason.
 5. The load generator could not be trusted (a Locust process above the CPU limit, or its event loop
