@@ -75,7 +75,7 @@ def _busy_users(run: RunData) -> float | None:
     return overall.count / run.steady.seconds_measured * overall.mean_ms / 1000.0
 
 
-def generator_reach_ms(run: RunData) -> float | None:
+def _generator_reach_ms(run: RunData) -> float | None:
     """The most a late event loop can have added to a request's latency from its send (rule 6); None when
     no bound is known: a saturated generator, or a lag not measured."""
     validity = run.validity
@@ -162,7 +162,7 @@ def judge_rate_step(run: RunData, slos: Sequence[Slo]) -> StepOutcome:
     results = [check_run(slo, metrics) for slo in slos]
     failed += [f"{result.slo.text}: {result.detail}" for result in results if not result.passed]
     if failed and generator:
-        reach = generator_reach_ms(run)
+        reach = _generator_reach_ms(run)
         beyond = [slo.text for slo in slos if _fails_beyond(slo, uncorrected, reach)]
         if not beyond:
             sentence = f"{untrusted}, and it failed, perhaps for it ({'; '.join(failed)})"
