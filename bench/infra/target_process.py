@@ -106,6 +106,8 @@ def uvicorn_argv(app: str, *, host: str, port: int, workers: int) -> list[str]:
         "--http",
         "httptools",
         "--no-access-log",
+        # Nothing stands in front of the targets: uvicorn's X-Forwarded-For middleware is a layer per request.
+        "--no-proxy-headers",
         "--log-level",
         "warning",
         # 10,000 virtual users may connect at once: the default backlog of 2048 would refuse some.

@@ -93,7 +93,8 @@ def path_uuid(request: Request, name: str) -> uuid.UUID:
 
 
 def query_int(request: Request, name: str, *, default: int | None, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
+    # Most reads carry no query string: parsing an empty one into a multidict cost 4.5% of a cached read's CPU.
+    raw = request.query_params.get(name) if request.scope["query_string"] else None
     if raw is None:
         return default
     try:
