@@ -167,6 +167,6 @@ class RedisAnnouncements:
                         live(True)
             finally:
                 with contextlib.suppress(OSError, redis.RedisError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
 
         await follow_forever(session, live, (OSError, redis.RedisError), f"subscription to {self._channel}")
