@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
+from uvicorn.importer import import_from_string
 from uvicorn.main import main as uvicorn_cli
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bench.commands.seed import seed
 from bench.infra.postgres import SERVER_SETTINGS
+from bench.infra.target_process import HTTP_PROTOCOL
 from targets.common.settings import TargetSettings
 from targets.cqrs.settings import CqrsSettings
 
@@ -58,6 +61,9 @@ def test_uvicorn_commands_name_real_apps_and_valid_options(services: dict[str, A
         factory = getattr(importlib.import_module(module_name), attribute)
         assert callable(factory), f"{name}: {context.params['app']} is not callable"
         assert context.params["factory"], f"{name}: the target apps are factories; pass --factory"
+        # The same HTTP layer as `bench up` (its header deadline), and an import string uvicorn can resolve.
+        assert context.params["http"] == HTTP_PROTOCOL, name
+        assert issubclass(import_from_string(context.params["http"]), HttpToolsProtocol)
 
 
 def test_python_module_commands_name_real_modules_and_valid_arguments(services: dict[str, Any]) -> None:

@@ -47,6 +47,7 @@ def test_target_settings_survive_the_environment(delay: str) -> None:
         read_wait_ms=0,
         floor_delay=parse_delay(delay),
         floor_spin_us=30,
+        header_timeout_ms=250,
     )
     assert TargetSettings.from_env(settings.to_env()) == settings
 

@@ -88,6 +88,10 @@ def floor_delay_setting(spec: str) -> DelayDistribution:
         raise InfraError(f"invalid target setting BENCH_FLOOR_DELAY: {exc}") from None
 
 
+# httptools with a deadline on request headers (uvicorn has none: a silent or slow client holds a connection).
+HTTP_PROTOCOL = "targets.common.http_protocol:GuardedHttpToolsProtocol"
+
+
 def uvicorn_argv(app: str, *, host: str, port: int, workers: int) -> list[str]:
     return [
         sys.executable,
@@ -104,7 +108,7 @@ def uvicorn_argv(app: str, *, host: str, port: int, workers: int) -> list[str]:
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        HTTP_PROTOCOL,
         "--no-access-log",
         # Nothing stands in front of the targets: uvicorn's X-Forwarded-For middleware is a layer per request.
         "--no-proxy-headers",

@@ -39,6 +39,7 @@ class TargetSettings:
     read_wait_ms: int
     floor_delay: DelayDistribution
     floor_spin_us: int  # the end of each floor delay is awaited by yielding, not by a (millisecond-grained) timer
+    header_timeout_ms: int  # a request's headers must be in by then (targets.common.http_protocol)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TargetSettings:
@@ -56,6 +57,7 @@ class TargetSettings:
             read_wait_ms=int_setting(env, "BENCH_READ_WAIT_MS", 1000, low=0, high=60_000),
             floor_delay=floor_delay,
             floor_spin_us=int_setting(env, "BENCH_FLOOR_SPIN_US", 0, low=0, high=100_000),
+            header_timeout_ms=int_setting(env, "BENCH_HEADER_TIMEOUT_MS", 10_000, low=100, high=600_000),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -66,6 +68,7 @@ class TargetSettings:
             "BENCH_READ_WAIT_MS": str(self.read_wait_ms),
             "BENCH_FLOOR_DELAY": self.floor_delay.spec,
             "BENCH_FLOOR_SPIN_US": str(self.floor_spin_us),
+            "BENCH_HEADER_TIMEOUT_MS": str(self.header_timeout_ms),
         }
         if self.pg_dsn is not None:
             env["BENCH_PG_DSN"] = self.pg_dsn
