@@ -1,4 +1,5 @@
-"""Option types whose errors say what was expected: durations, think times, key skew, delays, fractions, counts."""
+"""Option types whose errors say what was expected: durations, think times, key skew, delays, faults, fractions,
+counts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import click
 
 from bench.durations import parse_seconds, parse_think_time
+from bench.faults.spec import FaultSpec, FaultSpecError, parse_fault
 from bench.infra.cpus import parse_cpu_list
 from scenarios.keys import SKEW_SYNTAX, Skew, parse_skew
 from targets.common.delay import DELAY_SYNTAX, parse_delay
@@ -65,6 +67,18 @@ class DelayType(click.ParamType[str]):
         except ValueError as exc:
             self.fail(f"{exc} (expected {DELAY_SYNTAX})" if "expected" not in str(exc) else str(exc), param, ctx)
         return str(value)
+
+
+class FaultType(click.ParamType[FaultSpec]):
+    name = "KIND@AT[+FOR]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> FaultSpec:
+        if isinstance(value, FaultSpec):
+            return value
+        try:
+            return parse_fault(str(value))
+        except FaultSpecError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class Fraction(click.ParamType[float]):

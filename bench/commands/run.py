@@ -17,7 +17,8 @@ from bench.commands.options import (
     seed_options,
     server_options,
 )
-from bench.commands.params import DelayType, Duration, SkewType, ThinkTime
+from bench.commands.params import DelayType, Duration, FaultType, SkewType, ThinkTime
+from bench.faults.spec import KINDS, FaultSpec, FaultSpecError, check_schedule
 from bench.run.load import DEFAULT_RAMP_SECONDS, DEFAULT_USERS, OPEN_MODEL_RAMP_SECONDS, LoadError, load_settings
 from bench.run.orchestrate import execute_run
 from bench.run.settings import RunSettings
@@ -140,6 +141,13 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -
     show_default=True,
     help="Where the run directory is created.",
 )
+@click.option(
+    "--fault",
+    "faults",
+    type=FaultType(),
+    multiple=True,
+    help=f"Inject a fault under load, AT seconds after the load starts (repeatable). KIND: {KINDS}.",
+)
 @placement_options
 def run(
     target: str | None,
@@ -173,6 +181,7 @@ def run(
     node_cpus: frozenset[int] | None,
     generator_cpus: frozenset[int] | None,
     co_located: bool,
+    faults: tuple[FaultSpec, ...],
 ) -> None:
     """Run a scenario against a target and print the path of the run directory it wrote.
 
@@ -200,7 +209,8 @@ def run(
             visibility_share=visibility_share,
             seed=seed,
         )
-    except LoadError as error:
+        check_schedule(list(faults), load.expected_seconds())
+    except (LoadError, FaultSpecError) as error:
         raise click.UsageError(str(error)) from None
     sizes = {"accounts": accounts, "entries": entries, "customers": customers, "orders": orders}
     settings = RunSettings(
@@ -219,5 +229,6 @@ def run(
         redis_url=redis_url or None,
         keys_dir=keys_dir,
         cpus=cpu_request(node_cpus, generator_cpus, co_located),
+        faults=faults,
     )
     finish(execute_run(settings, console))

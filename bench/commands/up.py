@@ -26,12 +26,11 @@ from bench.infra.logs import log_tail
 from bench.infra.probe import wait_until
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import Infrastructure
-from bench.infra.supervision import RestartBudget
+from bench.infra.supervision import RestartBudget, restart_companion
 from bench.infra.target_process import (
     RunningTarget,
     floor_delay_setting,
     harness_settings,
-    start_companion,
     start_target,
 )
 from targets.common.delay import DELAY_SYNTAX, parse_delay
@@ -59,33 +58,11 @@ def _supervise(running: RunningTarget, log_dir: Path, budget: RestartBudget) -> 
         if exited in running.companions:
             index = running.companions.index(exited)
             ended = f"projector {index} exited with code {exited.returncode}"
-            running.companions[index] = _restart_companion(running, index, ended, log_dir, budget)
+            running.companions[index] = restart_companion(running, index, ended, log_dir, budget, console.print)
             continue
         which = f"target {target}" if exited is running.process else f"the query workers of {target}"
         log = log_tail(running.log_path) if exited is running.process else f"logs in {log_dir}"
         raise InfraError(f"{which} exited with code {exited.returncode}.\n{log}")
-
-
-def _restart_companion(
-    running: RunningTarget, index: int, ended: str, log_dir: Path, budget: RestartBudget
-) -> Popen[bytes]:
-    """Companion `index` started again; one that dies while starting counts as another restart."""
-    reason = ended
-    while budget.take():
-        console.print(f"{reason}; starting it again (restart {budget.used}, {budget.describe()})")
-        try:
-            return start_companion(
-                running.spec,
-                index,
-                len(running.companions),
-                settings_env=running.settings_env,
-                log_dir=log_dir,
-                cpus=running.cpus,
-            )
-        except InfraError as error:
-            reason = f"projector {index} did not start again ({str(error).splitlines()[0]})"
-    said = f"it was restarted {budget.used} times already ({budget.describe()})"
-    raise InfraError(f"{reason}, and {said}; logs in {log_dir}")
 
 
 def _check_delay(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -10,6 +10,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import Popen
+
+from bench.infra.errors import InfraError
+from bench.infra.target_process import RunningTarget, start_companion
 
 
 @dataclass
@@ -35,3 +40,26 @@ class RestartBudget:
 
     def describe(self) -> str:
         return f"at most {self.most} restarts within {self.within_seconds:g} s"
+
+
+def restart_companion(
+    running: RunningTarget, index: int, ended: str, log_dir: Path, budget: RestartBudget, say: Callable[[str], None]
+) -> Popen[bytes]:
+    """Companion `index` started again (`ended`: how the old one ended); one that dies while starting counts as
+    another restart. InfraError once the budget is spent."""
+    reason = ended
+    while budget.take():
+        say(f"{reason}; starting it again (restart {budget.used}, {budget.describe()})")
+        try:
+            return start_companion(
+                running.spec,
+                index,
+                len(running.companions),
+                settings_env=running.settings_env,
+                log_dir=log_dir,
+                cpus=running.cpus,
+            )
+        except InfraError as error:
+            reason = f"projector {index} did not start again ({str(error).splitlines()[0]})"
+    said = f"it was restarted {budget.used} times already ({budget.describe()})"
+    raise InfraError(f"{reason}, and {said}; logs in {log_dir}")

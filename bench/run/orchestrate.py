@@ -25,6 +25,7 @@ import pandas as pd
 import urllib3
 from rich.console import Console
 
+from bench.faults.inject import FaultRun
 from bench.infra.errors import InfraError
 from bench.infra.logs import log_tail
 from bench.infra.processes import stop_process_tree
@@ -130,6 +131,7 @@ def execute_run(
     sampler: Sampler | None = None
     placer: _Placer | None = None
     locust: subprocess.Popen[bytes] | None = None
+    faults: FaultRun | None = None
     with ExitStack() as stack, RunProgress(console, title=title, remaining_after=remaining_after) as progress:
         stack.enter_context(sigterm_exits())
         try:
@@ -146,8 +148,11 @@ def execute_run(
                 cpus=placer.generator_cpus,
                 query_host=run.manifest.query_url,
             )
+            if settings.faults:
+                faults = FaultRun(list(settings.faults), stage, run.path, load_started=time.monotonic())
+                faults.start()
             sampler = _sampler(run, stage, locust.pid)
-            ended = _drive(settings, run, stage, locust, sampler, progress, placer) or FINISHED
+            ended = _drive(settings, run, stage, locust, sampler, progress, placer, faults) or FINISHED
             if ended.kind is EndKind.FINISHED and settings.check_invariants:
                 progress.checking()
                 data_checks = _check_data(settings, run, stage)
@@ -164,6 +169,8 @@ def execute_run(
                 error,
             )
         finally:
+            if faults is not None:
+                faults.stop()  # first: a paused projector continues before anything is stopped
             if placer is not None:
                 placer.record()  # the node again, with the backends and workers that started under load
             if locust is not None:
@@ -231,6 +238,7 @@ def _drive(
     sampler: Sampler,
     progress: RunProgress,
     placer: _Placer,
+    faults: FaultRun | None,
 ) -> Ending | None:
     """Sample every second until Locust exits; return how the run failed, or None when it finished."""
     deadline = time.monotonic() + settings.deadline_seconds()
@@ -247,7 +255,7 @@ def _drive(
         if sampler.generator is not None:
             placer.watch_generator(locust.pid, sampler.generator.last_pids)
         boundary = max(boundary + 1, math.floor(time.time()) + 1)
-        death = stage.watchdog.first_death()
+        death = stage.watchdog.first_death() or (faults.failure if faults is not None else None)
         if death is not None:
             if stage.target is not None and death.kind is EndKind.TARGET_DIED:
                 return Ending(death.kind, f"{death.detail}\n{log_tail(stage.target.log_path)}")

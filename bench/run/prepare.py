@@ -122,7 +122,7 @@ def prepare(settings: RunSettings, run: RunDirectory, stack: ExitStack, progress
     if infra.database_dsn is not None:
         runner = stack.enter_context(asyncio.Runner())
         stage.postgres = PostgresCounters(infra.database_dsn, runner)
-    stage.watchdog.watch_target(running)
+    stage.watchdog.watch_target(running, companions=not settings.faults)  # with faults, FaultRun supervises them
     stage.watchdog.watch_infrastructure(infra)
     return stage
 

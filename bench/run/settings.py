@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.faults.spec import FaultSpec
 from bench.infra.cpus import CpuRequest
 from bench.infra.urls import redact_url
 from bench.rundir.manifest import RecordedLoad, RecordedSettings
@@ -86,6 +87,7 @@ class RunSettings:
         default_factory=CpuRequest
     )  # the node's and the generator's CPUs (default: split the usable ones)
     seed_store: SeedStore | None = None  # one seed of each data set for a command's runs; None: each run seeds
+    faults: tuple[FaultSpec, ...] = ()  # injected under load (bench.faults)
 
     @property
     def label(self) -> str:
@@ -116,4 +118,5 @@ class RunSettings:
             load_data=self.load_data,
             keys_dir=str(self.keys_dir) if self.keys_dir is not None else None,
             check_invariants=self.check_invariants,
+            faults=[fault.text for fault in self.faults],
         )

@@ -9,9 +9,11 @@ from rich.table import Table
 from bench.run.orchestrate import RunOutcome
 from bench.rundir import columns
 from bench.rundir.columns import Component, Resource
+from bench.rundir.faults import FaultTimeline
 from bench.rundir.files import ALL
 from bench.rundir.manifest import Observability
 from bench.rundir.phases import SecondPhase
+from bench.rundir.read import read_faults
 from bench.rundir.steady import SteadySummary
 
 
@@ -96,6 +98,26 @@ def database_lines(steady_rows: pd.DataFrame, steady: SteadySummary | None) -> l
     return lines
 
 
+def fault_lines(timeline: FaultTimeline) -> list[str]:
+    """One line per fault (when it began after the load's start, how long it took) and per supervised restart."""
+    lines = ["Faults (seconds after the load's start):"]
+    origin = timeline.load_started_at
+    for fault in timeline.faults:
+        if fault.started_at is None:
+            lines.append(f"  {fault.fault}: {fault.outcome.value.replace('_', ' ')}: {fault.detail}")
+            continue
+        lasted = f", over after {fault.ended_at - fault.started_at:,.2f} s" if fault.ended_at is not None else ""
+        lines.append(f"  {fault.fault}: applied at {fault.started_at - origin:,.1f} s{lasted}: {fault.detail}")
+    for restart in timeline.restarts:
+        ready = (
+            f"ready {restart.ready_at - restart.exited_at:,.2f} s after its exit"
+            if restart.ready_at is not None
+            else "not started again"
+        )
+        lines.append(f"  {restart.component} restarted at {restart.exited_at - origin:,.1f} s, {ready}")
+    return lines
+
+
 def print_summary(outcome: RunOutcome, console: Console) -> None:
     table = outcome.timeseries
     steady_rows = table[table[columns.PHASE] == SecondPhase.STEADY] if not table.empty else table
@@ -106,6 +128,9 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
         console.print(resources_table(steady_rows, observability))
     for line in database_lines(steady_rows, outcome.steady) if not steady_rows.empty else []:
         console.print(line)
+    timeline = read_faults(outcome.run.path)
+    for line in fault_lines(timeline) if timeline is not None else []:
+        console.print(line, markup=False)
     checks = outcome.checks
     if not checks.histograms_match_locust:
         console.print(

@@ -12,6 +12,7 @@ ACTIONS = "actions.csv"
 LOOP_LAG = "loop_lag.csv"
 USERS = "users.csv"
 DATA_CHECKS = "invariants.json"
+FAULTS = "faults.json"
 
 KEYS_DIR = "keys"
 LOCUST_DIR = "locust"

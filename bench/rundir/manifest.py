@@ -52,6 +52,7 @@ class RecordedSettings(msgspec.Struct, forbid_unknown_fields=True):
     check_invariants: bool
     target_settings: dict[str, str] = {}  # an arm's `settings`: more of the target's settings, by env name
     query_workers: int = 0  # the target's query side in processes of its own (served at query_url); 0: none
+    faults: list[str] = []  # injected under load, as written (faults.json has what happened)
 
 
 class HostInfo(msgspec.Struct, forbid_unknown_fields=True):

@@ -13,6 +13,7 @@ import msgspec
 
 from bench.rundir import files
 from bench.rundir.checks import DataChecks
+from bench.rundir.faults import FaultTimeline
 from bench.rundir.manifest import FORMAT, Manifest
 from bench.rundir.phases import Phases
 from bench.rundir.steady import SteadySummary
@@ -92,3 +93,8 @@ def read_steady(run: Path) -> SteadySummary | None:
 
 def read_data_checks(run: Path) -> DataChecks | None:
     return read_optional(run, files.DATA_CHECKS, DataChecks)
+
+
+def read_faults(run: Path) -> FaultTimeline | None:
+    """What a run with --fault injected; None for a run without faults."""
+    return read_optional(run, files.FAULTS, FaultTimeline)

@@ -114,6 +114,12 @@ class ProcessTreeSampler:
     def root_pids(self) -> list[int]:
         return [root.pid for root in self._roots]
 
+    def add_root(self, pid: int) -> None:
+        """A process started in place of a root that exited (a restarted server or projector): sampled from now.
+        Called from another thread: the append is atomic, and a sample that misses it takes it next time."""
+        with contextlib.suppress(psutil.NoSuchProcess):
+            self._roots.append(psutil.Process(pid))
+
     def _tree(self, table: ChildrenTable | None) -> list[psutil.Process]:
         if self._descendants and table is None:
             table = ChildrenTable.read()
