@@ -272,7 +272,7 @@ def test_a_bad_value_set_from_the_command_line_gets_the_message_of_the_file(
         ),
         (
             "loadz.users=5",
-            "the experiment has no key 'loadz'; expected one of: arms, capacity, claim, data, description, generator",
+            "the experiment has no key 'loadz'; expected one of: arms, capacity, claim, data, description, faults, generator",
         ),
         ("arms.b.projectorz=2", "[arms[1]] has no key 'projectorz'; expected one of: floor_delay, host, keys"),
         (
@@ -478,3 +478,35 @@ def test_a_bad_arm_setting_names_the_key_and_what_was_expected(
     with pytest.raises(ExperimentError) as raised:
         parse_experiment(minimal(**{f"arms.{arm}.settings": settings}))
     assert expected in str(raised.value)
+
+
+def test_faults_tables_give_every_arm_the_same_faults() -> None:
+    faults = [{"kind": "kill-projector", "at": "20s"}, {"kind": "pause-projector", "at": "30s", "for": "4s"}]
+    experiment = parse_experiment(minimal(**{"faults": faults, "load.duration": "60s"}))
+    assert [fault.text for fault in experiment.faults] == ["kill-projector@20s", "pause-projector@30s+4s"]
+    for arm in experiment.arms:
+        settings = arm.run_settings(experiment.load, experiment.data, Path("out"), Servers(), experiment.faults)
+        assert settings.faults == experiment.faults
+    assert experiment.as_dict()["faults"] == ["kill-projector@20s", "pause-projector@30s+4s"]
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ([{"kind": "unplug", "at": "2s"}], "faults[0]: 'unplug@2s': 'unplug' is not a fault"),
+        ([{"kind": "flush-redis"}], "faults[0].at is missing; expected a string"),
+        ([{"kind": "flush-redis", "at": "2s", "when": "now"}], "[faults[0]] has no key 'when'"),
+        ([{"kind": "flush-redis", "at": "2s", "for": "1s"}], "flush-redis is over at once and takes no +FOR"),
+        ([{"kind": "flush-redis", "at": "1h"}], "faults: flush-redis@3600s would start after the load ends"),
+    ],
+)
+def test_a_bad_faults_table_names_the_fault(faults: list[dict[str, str]], expected: str) -> None:
+    with pytest.raises(ExperimentError) as raised:
+        parse_experiment(minimal(faults=faults))
+    assert expected in str(raised.value)
+
+
+def test_quick_refuses_faults_that_its_shorter_load_would_never_reach() -> None:
+    late = parse_experiment(minimal(**{"faults": [{"kind": "flush-redis", "at": "50s"}], "load.duration": "60s"}))
+    with pytest.raises(ExperimentError, match="--quick shortens the load, and flush-redis@50s would start after"):
+        late.quick()

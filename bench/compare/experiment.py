@@ -61,6 +61,7 @@ from bench.compare.claim import WRITE_CAPACITY, Claim, ClaimRow
 from bench.compare.overrides import Override, OverrideError, apply_overrides
 from bench.compare.target_settings import TargetSettingError, arm_settings
 from bench.durations import parse_seconds, parse_think_time
+from bench.faults.spec import FaultSpec, FaultSpecError, check_schedule, parse_fault
 from bench.infra.cpus import CPU_LIST_SYNTAX, CpuRequest, PlacementError, format_cpu_list, parse_cpu_list
 from bench.report.slo import Slo, parse_slo
 from bench.run.settings import LoadSettings, RunSettings
@@ -103,7 +104,9 @@ class Arm:
     floor_delay: str = "none"
     settings: Mapping[str, str] = field(default_factory=dict)  # target settings by environment name
 
-    def run_settings(self, load: LoadSettings, data: SeedSpec, out: Path, servers: Servers) -> RunSettings:
+    def run_settings(
+        self, load: LoadSettings, data: SeedSpec, out: Path, servers: Servers, faults: tuple[FaultSpec, ...] = ()
+    ) -> RunSettings:
         return RunSettings(
             load=load,
             target=self.target,
@@ -123,6 +126,7 @@ class Arm:
             check_invariants=True,
             cpus=servers.cpus,
             seed_store=servers.seed_store,
+            faults=faults,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -192,6 +196,7 @@ class Experiment:
     quick_duration: float | None = None  # [quick] duration, in seconds (default: at most 10 s)
     capacity: CapacitySettings | None = None  # None: the write capacity is not measured
     generator_retries: int = DEFAULT_GENERATOR_RETRIES  # times a spoiled repetition or capacity step is run again
+    faults: tuple[FaultSpec, ...] = ()  # [[faults]]: injected into every repetition of every arm, at the same offsets
 
     @property
     def baseline(self) -> Arm:
@@ -214,6 +219,10 @@ class Experiment:
             orders=min(self.data.orders, 2000),
         )
         capacity = self.capacity.quick() if self.capacity is not None else None
+        try:
+            check_schedule(list(self.faults), load.expected_seconds())
+        except FaultSpecError as error:
+            raise ExperimentError(f"--quick shortens the load, and {error}") from None
         return replace(
             self, name=f"{self.name}-quick", load=load, data=data, repeats=min(self.repeats, 2), capacity=capacity
         )
@@ -244,6 +253,7 @@ class Experiment:
             "claim": msgspec.to_builtins(self.claim) if self.claim is not None else None,
             "quick": {"users": self.quick_users, "duration": self.quick_duration},
             "capacity": self.capacity.as_dict() if self.capacity is not None else None,
+            "faults": [fault.text for fault in self.faults],
         }
 
 
@@ -302,6 +312,7 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
     quick.no_other_keys()
     capacity_table = top.get("capacity", dict, default=None)
     capacity = _capacity(_Table(capacity_table, "capacity")) if capacity_table is not None else None
+    faults = _faults(top.get("faults", list, default=[]), load)
     top.no_other_keys()
     return Experiment(
         name,
@@ -318,7 +329,28 @@ def parse_experiment(document: Mapping[str, Any], *, source: str = "built-in") -
         quick_duration=quick_duration or None,
         capacity=capacity,
         generator_retries=generator_retries,
+        faults=faults,
     )
+
+
+def _faults(tables: list[Any], load: LoadSettings) -> tuple[FaultSpec, ...]:
+    """[[faults]] with kind = KIND, at = DURATION and, for a lasting fault, for = DURATION."""
+    faults = []
+    for index, raw in enumerate(tables):
+        table = _Table(_mapping(raw, f"faults[{index}]"), f"faults[{index}]")
+        kind = table.get("kind", str, required=True)
+        at = table.get("at", str, required=True)
+        lasting = table.get("for", str, default=None)
+        table.no_other_keys()
+        try:
+            faults.append(parse_fault(f"{kind}@{at}" + (f"+{lasting}" if lasting is not None else "")))
+        except FaultSpecError as error:
+            raise ExperimentError(f"faults[{index}]: {error}") from None
+    try:
+        check_schedule(faults, load.expected_seconds())
+    except FaultSpecError as error:
+        raise ExperimentError(f"faults: {error}") from None
+    return tuple(faults)
 
 
 class _Table:

@@ -90,7 +90,7 @@ def _run_experiment(
         f"interleaved; report in {outcome.report}"
     )
     for number, (repetition, arm_index, arm) in enumerate(steps):
-        settings = arm.run_settings(experiment.load, experiment.data, runs_dir, servers)
+        settings = arm.run_settings(experiment.load, experiment.data, runs_dir, servers, experiment.faults)
         for attempt in range(1, experiment.generator_retries + 2):
             again = f", attempt {attempt}" if attempt > 1 else ""
             title = f"{arm.name} {repetition + 1}/{experiment.repeats}{again}"
