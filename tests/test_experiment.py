@@ -272,7 +272,7 @@ def test_a_bad_value_set_from_the_command_line_gets_the_message_of_the_file(
         ),
         (
             "loadz.users=5",
-            "the experiment has no key 'loadz'; expected one of: arms, capacity, claim, data, description, faults, generator",
+            "the experiment has no key 'loadz'; expected one of: arms, capacity, claim, data, description, faults",
         ),
         ("arms.b.projectorz=2", "[arms[1]] has no key 'projectorz'; expected one of: floor_delay, host, keys"),
         (
