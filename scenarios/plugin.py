@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,11 +32,13 @@ from bench.rundir.messages import REPORT_MESSAGE, SCHEDULE_MESSAGE, MessageError
 from bench.rundir.phases import Phase, Phases
 from bench.rundir.steady import Window
 from bench.rundir.write import write_struct
+from bench.rundir.writes import file_name as writes_file
 from scenarios.aggregation import IntervalMerger
 from scenarios.csvlog import CsvLog
 from scenarios.options import ScenarioOptions, add_arguments
 from scenarios.pacing import ArrivalSchedule
 from scenarios.recording import IntervalRecorder
+from scenarios.writes import WriteLog
 
 LOOP_LAG_PERIOD = columns.LOOP_LAG_PERIOD_S  # seconds between the loop-lag probe's wake-ups
 OLDEST_GENERATION = 2
@@ -61,6 +64,7 @@ class BenchState:
         self.environment: Environment | None = None
         self.merging = BoundedSemaphore()
         self.collection_started: float | None = None  # perf_counter() of the garbage collection under way
+        self.writes: WriteLog | None = None  # this process's writes and their outcomes (users' processes only)
 
     def require_options(self) -> ScenarioOptions:
         if self.options is None:
@@ -100,6 +104,7 @@ def _on_test_start(environment: Environment, **kwargs: Any) -> None:
     if _is_worker(runner) and options.out_dir is not None:
         STATE.worker_index = max(int(getattr(runner, "worker_index", 0)), 0)
         STATE.recorder = IntervalRecorder(open_model=options.open_model)
+        STATE.writes = WriteLog(options.out_dir / writes_file(STATE.worker_index, os.getpid()))
         STATE.greenlets += [gevent.spawn(_report_every_second, runner), gevent.spawn(_probe_loop_lag)]
         if _time_collections not in gc.callbacks:
             gc.callbacks.append(_time_collections)
@@ -263,6 +268,8 @@ def _report_every_second(runner: Runner) -> None:
         now = time.time()
         gevent.sleep(math.floor(now) + 1 + REPORT_OFFSET - now)
         _send_report(runner, cpu=process.cpu_percent(None))
+        if STATE.writes is not None:
+            STATE.writes.flush()
 
 
 def _send_report(runner: Runner, *, cpu: float | None, everything: bool = False) -> None:
@@ -311,11 +318,16 @@ def _on_test_stop(environment: Environment, **kwargs: Any) -> None:
     runner = environment.runner
     if runner is not None and _is_worker(runner) and STATE.recorder is not None:
         _send_report(runner, cpu=None, everything=True)
+    if STATE.writes is not None:
+        STATE.writes.flush()  # the users have stopped: every outcome is in
 
 
 def _on_quit(**kwargs: Any) -> None:
     for greenlet in STATE.greenlets:
         greenlet.kill(block=False)
+    if STATE.writes is not None:
+        STATE.writes.close()
+        STATE.writes = None
     if STATE.merger is None:
         return
     with STATE.merging:

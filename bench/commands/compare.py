@@ -10,7 +10,7 @@ import click
 from rich.markdown import Markdown
 
 from bench.commands.console import console
-from bench.commands.ending import end_as_it_ended
+from bench.commands.ending import EXIT_WRITES_LOST, end_as_it_ended
 from bench.commands.experiments import experiment_argument, given_experiment, set_option
 from bench.commands.options import checked, cpu_request, placement_options, server_options
 from bench.compare.experiment import Experiment, Servers
@@ -68,7 +68,8 @@ def compare(
     scenarios/experiments; default: crud vs cqrs on the mixed scenario) interleaved, repeated on fresh
     infrastructure, and write the report. --set changes the file's keys (applied before --quick).
 
-    Prints the report directory. Exits 3 when an SLO of the experiment failed.
+    Prints the report directory. Exits 4 when an acknowledged write was lost or doubled (or readers saw
+    otherwise), else 3 when an SLO of the experiment failed.
     """
     from bench.compare.runner import run_experiment  # scipy and matplotlib: only for this command
 
@@ -89,7 +90,12 @@ def _conclude(outcome: ExperimentOutcome) -> None:
     failures = summary.slo_failures() if summary is not None else []
     for failure in failures:
         console.print(f"[red]SLO failed:[/] {failure}")
+    lost = summary.write_failures() if summary is not None else []
+    for failure in lost:
+        console.print(f"[red]acknowledged writes:[/] {failure}")
     console.print(f"Report: {outcome.report / 'report.html'}")
     end_as_it_ended(outcome.report, interrupted=outcome.interrupted, exit_code=outcome.exit_code)
+    if lost:
+        sys.exit(EXIT_WRITES_LOST)  # before the SLOs: a service that loses writes has no latency worth judging
     if failures:
         sys.exit(EXIT_SLO_FAILED)

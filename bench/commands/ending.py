@@ -9,6 +9,9 @@ from bench.commands.console import console
 from bench.infra.errors import InfraError
 from bench.run.orchestrate import RunOutcome
 from bench.run.summary import print_summary
+from bench.rundir import files
+
+EXIT_WRITES_LOST = 4  # the load ran; an acknowledged write was lost or doubled, or readers saw otherwise
 
 
 def finish(outcome: RunOutcome) -> None:
@@ -22,6 +25,9 @@ def conclude(outcome: RunOutcome) -> None:
     end_as_it_ended(outcome.run.path, interrupted=outcome.interrupted, exit_code=outcome.exit_code)
     if outcome.failure is not None:
         raise InfraError(f"{outcome.failure}\nWhat was measured so far is in {outcome.run.path}")
+    if outcome.write_check is not None and outcome.write_check.passed is False:
+        console.print(f"[red]acknowledged writes were lost or doubled[/]; see {outcome.run.path / files.ACKNOWLEDGED}")
+        sys.exit(EXIT_WRITES_LOST)
 
 
 def end_as_it_ended(result: Path, *, interrupted: bool, exit_code: int | None) -> None:

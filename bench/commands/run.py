@@ -142,6 +142,11 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str | None) -
     help="Where the run directory is created.",
 )
 @click.option(
+    "--check-data",
+    is_flag=True,
+    help="After the load, run the target's own data checks too (invariants.json), as `bench compare` does.",
+)
+@click.option(
     "--fault",
     "faults",
     type=FaultType(),
@@ -181,6 +186,7 @@ def run(
     node_cpus: frozenset[int] | None,
     generator_cpus: frozenset[int] | None,
     co_located: bool,
+    check_data: bool,
     faults: tuple[FaultSpec, ...],
 ) -> None:
     """Run a scenario against a target and print the path of the run directory it wrote.
@@ -230,5 +236,6 @@ def run(
         keys_dir=keys_dir,
         cpus=cpu_request(node_cpus, generator_cpus, co_located),
         faults=faults,
+        check_invariants=check_data,
     )
     finish(execute_run(settings, console))

@@ -13,7 +13,9 @@ import msgspec
 
 from bench.infra.info import ServerInfo
 from bench.rundir.checks import DataChecks
+from bench.rundir.faults import FaultTimeline
 from bench.rundir.manifest import GitRevision, PlacementKind, RecordedSettings, Software
+from bench.rundir.writes import WriteCheck
 
 # 3: the write capacity (capacity), the fixed-load rows/s in the database section.
 FORMAT = 3
@@ -59,6 +61,15 @@ class SloEntry(msgspec.Struct, forbid_unknown_fields=True):
     arms: dict[str, SloArmEntry]
 
 
+class FaultCost(msgspec.Struct, forbid_unknown_fields=True):
+    """What one fault of a run cost (bench.report.faults)."""
+
+    errors: int | None  # None: the time series has no request counts
+    recovered_after_s: float | None  # None: not back by the end of the load, or not judged
+    lag_peak_events: float | None  # None: the target reports no projection lag
+    note: str  # why a figure is missing, or how it was judged
+
+
 class RunEntry(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     arm: str
@@ -74,6 +85,9 @@ class RunEntry(msgspec.Struct, forbid_unknown_fields=True):
     data_verdict: str
     metrics: dict[str, float | None]
     missing: dict[str, str]
+    write_check: WriteCheck | None = None
+    faults: FaultTimeline | None = None
+    fault_costs: list[FaultCost] = []  # one per fault of `faults`, in its order
 
 
 class ExcludedRun(msgspec.Struct, forbid_unknown_fields=True):
@@ -243,6 +257,15 @@ class Summary(msgspec.Struct, forbid_unknown_fields=True):
         if found is None:
             raise KeyError(f"the summary has no metric {metric_id!r}")
         return found
+
+    def write_failures(self) -> list[str]:
+        """One sentence per run whose acknowledged writes were lost or doubled, or whose readers saw otherwise."""
+        return [
+            f"{run.arm} repetition {run.repetition}: {run.write_check.lost:,} acknowledged writes lost, "
+            f"{run.write_check.doubled:,} doubled, {run.write_check.read_side_wrong:,} accounts read otherwise"
+            for run in self.runs
+            if run.write_check is not None and run.write_check.passed is False
+        ]
 
     def slo_failures(self) -> list[str]:
         """One sentence per SLO an arm failed (or that could not be read); empty when every SLO passed."""

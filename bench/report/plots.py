@@ -89,8 +89,36 @@ def _over_time(arms: list[Arm], series: dict[str, tuple[str, str]]) -> Callable[
                     if not xs.empty:
                         axes.plot(xs, ys, style, color=_color(index), linewidth=1.2, alpha=0.85, label=legend)
                         legend = None
+            for run in arm.runs:
+                _mark_faults(axes, run, _color(index))
 
     return draw
+
+
+def _mark_faults(axes: Axes, run: RunData, color: str) -> None:
+    """Each applied fault of `run` as a dotted line where it began (a band while a lasting one lasted), named."""
+    table = run.timeseries
+    if run.faults is None or table.empty or columns.ELAPSED not in table:
+        return
+    origin = float(table[columns.SECOND].iloc[0] - table[columns.ELAPSED].iloc[0])  # Unix time of elapsed 0
+    for fault in run.faults.faults:
+        if fault.started_at is None:
+            continue
+        began = fault.started_at - origin
+        axes.axvline(began, color=color, linestyle=":", linewidth=1.0, alpha=0.8)
+        if fault.ended_at is not None and fault.ended_at - fault.started_at >= 1.0:
+            axes.axvspan(began, fault.ended_at - origin, color=color, alpha=0.08)
+        axes.text(
+            began,
+            0.98,
+            f" {fault.kind}",
+            transform=axes.get_xaxis_transform(),
+            rotation=90,
+            va="top",
+            ha="left",
+            fontsize=7,
+            color=color,
+        )
 
 
 def _has_column(arms: list[Arm], column: str) -> bool:

@@ -15,11 +15,20 @@ import pandas as pd
 from bench.run.timeseries import read_csv
 from bench.rundir import columns, files
 from bench.rundir.checks import DataChecks
+from bench.rundir.faults import FaultTimeline
 from bench.rundir.manifest import ExperimentTag, Manifest, Observability
 from bench.rundir.phases import SecondPhase
-from bench.rundir.read import is_run_directory, read_data_checks, read_manifest, read_steady
+from bench.rundir.read import (
+    is_run_directory,
+    read_data_checks,
+    read_faults,
+    read_manifest,
+    read_steady,
+    read_write_check,
+)
 from bench.rundir.steady import SteadySummary
 from bench.rundir.validity import Finding, FindingKind, Validity
+from bench.rundir.writes import WriteCheck
 
 __all__ = ["DataOutcome", "DataVerdict", "RunData", "is_run_directory"]
 
@@ -49,6 +58,8 @@ class RunData:
     steady: SteadySummary | None  # None when the run never wrote histograms/steady.json
     timeseries: pd.DataFrame
     data_checks: DataChecks | None  # None: not checked
+    write_check: WriteCheck | None = None  # acknowledged.json; None: a run from before the check, or cut short
+    faults: FaultTimeline | None = None  # faults.json; None: a run without faults
 
     @classmethod
     def load(cls, path: Path) -> RunData:
@@ -58,6 +69,8 @@ class RunData:
             steady=read_steady(path),
             timeseries=read_csv(path / files.TIMESERIES),
             data_checks=read_data_checks(path),
+            write_check=read_write_check(path),
+            faults=read_faults(path),
         )
 
     @property

@@ -21,6 +21,7 @@ from bench.report.document import (
     ValidityEntry,
 )
 from bench.report.environment import environment
+from bench.report.faults import fault_cost
 from bench.report.metrics import METRICS, Metric, RunMetrics, run_metrics
 from bench.report.rundata import RunData
 from bench.report.slo import check_arm, parse_slo
@@ -102,6 +103,9 @@ def _run_entry(run: RunData, arm: Arm, metrics: RunMetrics) -> RunEntry:
         data_verdict=run.data_verdict.said,
         metrics=metrics.values,
         missing=metrics.missing,
+        write_check=run.write_check,
+        faults=run.faults,
+        fault_costs=[fault_cost(fault, run.timeseries) for fault in run.faults.faults] if run.faults else [],
     )
 
 

@@ -10,6 +10,7 @@ from bench.report.document import CapacityArmEntry, CapacityDeltaEntry, MetricEn
 from bench.report.format import delta_cell, estimate_cell, number
 from bench.report.metrics import SECTIONS
 from bench.rundir.manifest import RecordedSettings
+from bench.rundir.writes import WriteCheck
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,102 @@ def invariants_table(summary: Summary) -> Table:
     return Table("invariants", "Invariant checks after each run", ["Arm", "Repetition", "Result", "Checks"], rows)
 
 
+def writes_table(summary: Summary) -> Table:
+    """Per arm, the acknowledged-writes check summed over its runs; the problems' first examples as notes."""
+    rows, notes = [], []
+    for arm in summary.arm_names:
+        runs = [run for run in summary.runs if run.arm == arm]
+        checked = [run.write_check for run in runs if run.write_check is not None and run.write_check.checked]
+        for run in runs:
+            if run.write_check is not None and not run.write_check.checked:
+                notes.append(f"{arm} repetition {run.repetition}: not checked ({run.write_check.why_not_checked})")
+            elif run.write_check is not None:
+                notes += [f"{arm} repetition {run.repetition}: {example}" for example in run.write_check.examples]
+        if not checked:
+            rows.append([arm, "0", *("-" for _ in range(8))])
+            continue
+
+        def total(field: str, checks: list[WriteCheck] = checked) -> int:
+            return sum(int(getattr(check, field)) for check in checks)
+
+        unknown = f"{total('unknown'):,} ({total('unknown_present'):,} in the store, {total('unknown_absent'):,} not)"
+        read_side = f"{total('read_side_wrong'):,} of {total('read_side_checked'):,} accounts"
+        rows.append(
+            [
+                arm,
+                f"{len(checked)} of {len(runs)}",
+                f"{total('acknowledged'):,}",
+                f"{total('present'):,}",
+                f"{total('lost'):,}" + (" LOST" if total("lost") else ""),
+                f"{total('doubled'):,}" + (" DOUBLED" if total("doubled") else ""),
+                unknown,
+                f"{total('refused'):,}",
+                f"{total('retried'):,}",
+                read_side + (" DIFFER" if total("read_side_wrong") else ""),
+            ]
+        )
+    columns = [
+        "Arm",
+        "Runs checked",
+        "Acknowledged",
+        "In the store once",
+        "Lost",
+        "Doubled",
+        "Unknown outcome",
+        "Refused",
+        "Retried",
+        "Read side differing",
+    ]
+    return Table("writes", "Acknowledged writes, held against the store and the read side", columns, rows, notes)
+
+
+def faults_table(summary: Summary) -> Table:
+    rows = []
+    for run in summary.runs:
+        timeline = run.faults
+        if timeline is None:
+            continue
+        for fault, cost in zip(timeline.faults, run.fault_costs, strict=True):
+            began = f"{fault.started_at - timeline.load_started_at:,.1f}" if fault.started_at is not None else "-"
+            over = (
+                f"{fault.ended_at - fault.started_at:,.2f}"
+                if fault.started_at is not None and fault.ended_at is not None
+                else "-"
+            )
+            rows.append(
+                [
+                    run.arm,
+                    str(run.repetition),
+                    fault.fault,
+                    fault.outcome.value.replace("_", " "),
+                    began,
+                    over,
+                    f"{cost.errors:,}" if cost.errors is not None else "-",
+                    f"{cost.recovered_after_s:,.0f}" if cost.recovered_after_s is not None else "not back",
+                    f"{cost.lag_peak_events:,.0f}" if cost.lag_peak_events is not None else "-",
+                    f"{fault.detail}; {cost.note}",
+                ]
+            )
+        for restart in timeline.restarts:
+            ready = f"ready after {restart.ready_at - restart.exited_at:,.2f} s" if restart.ready_at else "not started"
+            restarted = f"{restart.component} restarted"
+            rows.append([run.arm, str(run.repetition), restarted, ready, *"-" * 5, restart.detail])
+    columns = [
+        "Arm",
+        "Repetition",
+        "Fault",
+        "Outcome",
+        "Began at (s)",
+        "Over after (s)",
+        "Errors",
+        "Recovered after (s)",
+        "Projection lag peak (events)",
+        "Detail",
+    ]
+    notes = [] if rows else ["No run had faults."]
+    return Table("faults", "Faults injected under load, and what each cost", columns, rows, notes)
+
+
 def runs_table(summary: Summary) -> Table:
     rows = [
         [
@@ -256,6 +353,8 @@ def all_tables(summary: Summary) -> list[Table]:
         *sections[1:],
         capacity_table(summary),
         slo_table(summary),
+        writes_table(summary),
+        *([faults_table(summary)] if any(run.faults is not None for run in summary.runs) else []),
         invariants_table(summary),
         runs_table(summary),
         environment_table(summary),

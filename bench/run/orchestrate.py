@@ -8,6 +8,7 @@ finished), and every process the run started is stopped.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import math
@@ -61,6 +62,9 @@ from bench.rundir.read import RunDirectoryError, read_phases, read_steady
 from bench.rundir.steady import SteadySummary
 from bench.rundir.validity import FINISHED, Ending, EndKind, Validity
 from bench.rundir.write import write_struct
+from bench.rundir.writes import WriteCheck
+from bench.writecheck.check import Snapshot, check_writes, take_snapshot
+from targets.common.ledger import MoneyLedger
 
 # What a data check that could not finish raises: the run then says so, rather than ending on it.
 CHECK_ERRORS = (OSError, asyncpg.PostgresError, httpx.HTTPError, urllib3.exceptions.HTTPError, KeyError, ValueError)
@@ -85,6 +89,7 @@ class RunOutcome:
     timeseries: pd.DataFrame
     checks: CountCheck
     data_checks: DataChecks | None = None
+    write_check: WriteCheck | None = None
     interrupted: bool = False  # by Ctrl-C
     exit_code: int | None = None  # by a signal turned into SystemExit
 
@@ -128,6 +133,7 @@ def execute_run(
     ended, interrupted, exit_code = FINISHED, False, None
     harness_error: Exception | None = None
     data_checks: DataChecks | None = None
+    write_check: WriteCheck | None = None
     sampler: Sampler | None = None
     placer: _Placer | None = None
     locust: subprocess.Popen[bytes] | None = None
@@ -140,6 +146,7 @@ def execute_run(
             query_url = stage.target.query_url if stage.target is not None else stage.base_url
             run.manifest.query_url = query_url if query_url != stage.base_url else None
             placer = _Placer(run, stage)
+            snapshot = _snapshot(stage)
             locust = start_locust(
                 settings.load,
                 host=stage.base_url,
@@ -156,6 +163,9 @@ def execute_run(
             if ended.kind is EndKind.FINISHED and settings.check_invariants:
                 progress.checking()
                 data_checks = _check_data(settings, run, stage)
+            if ended.kind is EndKind.FINISHED:
+                progress.checking()
+                write_check = _check_writes(run, stage, snapshot)
         except KeyboardInterrupt:
             ended, interrupted = Ending(EndKind.INTERRUPTED, "interrupted by Ctrl-C"), True
         except SystemExit as exit_:
@@ -183,6 +193,7 @@ def execute_run(
     if harness_error is not None:
         raise harness_error
     outcome.interrupted, outcome.exit_code, outcome.data_checks = interrupted, exit_code, data_checks
+    outcome.write_check = write_check
     return outcome
 
 
@@ -286,6 +297,34 @@ def _check_data(settings: RunSettings, run: RunDirectory, stage: Stage) -> DataC
     run.manifest.invariants = ChecksVerdict(checked=report.checked, passed=report.passed)
     run.save_manifest()
     return report
+
+
+def _ledger(stage: Stage) -> tuple[MoneyLedger, str] | None:
+    """The target's money ledger and database, when the harness started a target that keeps accounts."""
+    dsn = stage.infra.database_dsn if stage.infra is not None else None
+    ledger = stage.target.spec.money_ledger() if stage.target is not None else None
+    return (ledger, dsn) if ledger is not None and dsn is not None else None
+
+
+def _snapshot(stage: Stage) -> Snapshot | None:
+    found = _ledger(stage)
+    return asyncio.run(take_snapshot(found[1], found[0])) if found is not None else None
+
+
+def _check_writes(run: RunDirectory, stage: Stage, snapshot: Snapshot | None) -> WriteCheck:
+    found = _ledger(stage)
+    if found is None or snapshot is None or stage.target is None:
+        why = "an external service: its store is not the harness's to read" if stage.target is None else ""
+        verdict = WriteCheck(checked=False, why_not_checked=why or "the target keeps no accounts")
+    else:
+        try:
+            verdict = check_writes(run.path, found[1], stage.target.query_url, found[0], snapshot)
+        except CHECK_ERRORS as error:
+            verdict = WriteCheck(checked=False, why_not_checked=f"the check failed: {type(error).__name__}: {error}")
+    write_struct(run.path / files.ACKNOWLEDGED, verdict)
+    run.manifest.acknowledged_writes = ChecksVerdict(checked=verdict.checked, passed=verdict.passed)
+    run.save_manifest()
+    return verdict
 
 
 def _stop_locust(locust: subprocess.Popen[bytes]) -> None:

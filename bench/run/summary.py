@@ -15,6 +15,7 @@ from bench.rundir.manifest import Observability
 from bench.rundir.phases import SecondPhase
 from bench.rundir.read import read_faults
 from bench.rundir.steady import SteadySummary
+from bench.rundir.writes import WriteCheck
 
 
 def _ms(value: float) -> str:
@@ -118,6 +119,20 @@ def fault_lines(timeline: FaultTimeline) -> list[str]:
     return lines
 
 
+def write_check_lines(check: WriteCheck) -> list[str]:
+    if not check.checked:
+        return [f"Acknowledged writes: not checked ({check.why_not_checked})"]
+    verdict = "[green]none lost or doubled[/]" if check.passed else "[red]LOST OR DOUBLED[/]"
+    lines = [
+        f"Acknowledged writes: {verdict}: {check.acknowledged:,} of {check.sent:,} sent acknowledged, "
+        f"{check.present:,} in the store once as acknowledged, {check.lost:,} lost, {check.doubled:,} doubled; "
+        f"{check.unknown:,} of unknown outcome ({check.unknown_present:,} in the store, {check.unknown_absent:,} "
+        f"not); {check.refused:,} refused; {check.retried:,} retried; read side: {check.read_side_wrong:,} of "
+        f"{check.read_side_checked:,} accounts differ from the store ({check.seconds:,.1f} s)"
+    ]
+    return lines + [f"  - {example}" for example in check.examples]
+
+
 def print_summary(outcome: RunOutcome, console: Console) -> None:
     table = outcome.timeseries
     steady_rows = table[table[columns.PHASE] == SecondPhase.STEADY] if not table.empty else table
@@ -131,6 +146,9 @@ def print_summary(outcome: RunOutcome, console: Console) -> None:
     timeline = read_faults(outcome.run.path)
     for line in fault_lines(timeline) if timeline is not None else []:
         console.print(line, markup=False)
+    if outcome.write_check is not None:
+        for line in write_check_lines(outcome.write_check):
+            console.print(line, highlight=False)
     checks = outcome.checks
     if not checks.histograms_match_locust:
         console.print(

@@ -13,6 +13,7 @@ LOOP_LAG = "loop_lag.csv"
 USERS = "users.csv"
 DATA_CHECKS = "invariants.json"
 FAULTS = "faults.json"
+ACKNOWLEDGED = "acknowledged.json"  # the acknowledged-writes verdict (bench.writes)
 
 KEYS_DIR = "keys"
 LOCUST_DIR = "locust"

@@ -247,6 +247,7 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     query_url: str | None = None  # where the reads went, when not to base_url (the query workers)
     observability: dict[str, Observability] | None = None
     invariants: ChecksVerdict | None = None
+    acknowledged_writes: ChecksVerdict | None = None  # acknowledged.json's verdict
     ended: Ending | None = None
     ended_at: str | None = None
     duration_s: float | None = None

@@ -17,6 +17,7 @@ from bench.rundir.faults import FaultTimeline
 from bench.rundir.manifest import FORMAT, Manifest
 from bench.rundir.phases import Phases
 from bench.rundir.steady import SteadySummary
+from bench.rundir.writes import WriteCheck
 
 T = TypeVar("T")
 
@@ -98,3 +99,8 @@ def read_data_checks(run: Path) -> DataChecks | None:
 def read_faults(run: Path) -> FaultTimeline | None:
     """What a run with --fault injected; None for a run without faults."""
     return read_optional(run, files.FAULTS, FaultTimeline)
+
+
+def read_write_check(run: Path) -> WriteCheck | None:
+    """The acknowledged-writes verdict; None for a run that did not get that far."""
+    return read_optional(run, files.ACKNOWLEDGED, WriteCheck)

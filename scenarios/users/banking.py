@@ -10,6 +10,7 @@ from scenarios.mix import BANKING, Domain
 from scenarios.users.base import BenchUser, version_of
 from targets.common import endpoints
 
+DEPOSIT, WITHDRAWAL = "deposit", "withdrawal"  # as the stores name them
 MIN_AMOUNT = 100  # cents
 MAX_AMOUNT = 10_000
 
@@ -28,15 +29,15 @@ class BankingUser(BenchUser):
         self.send(endpoints.STATEMENT, self.account_id())
 
     def deposit(self) -> None:
-        self.send(endpoints.DEPOSIT, self.account_id(), body={"amount": self._amount()})
+        self.move_money(endpoints.DEPOSIT, self.account_id(), DEPOSIT, self._amount())
 
     def withdraw(self) -> None:
         # 409 insufficient_funds is the contract's answer to an overdraft, not a failure.
-        self.send(endpoints.WITHDRAW, self.account_id(), body={"amount": self._amount()}, accept=(409,))
+        self.move_money(endpoints.WITHDRAW, self.account_id(), WITHDRAWAL, self._amount(), accept=(409,))
 
     def probe_account_visibility(self) -> None:
         account_id = self.account_id()
-        written = self.send(probes.DEPOSIT, account_id, body={"amount": self._amount()})
+        written = self.move_money(probes.DEPOSIT, account_id, DEPOSIT, self._amount())
         version = version_of(written)
         if version is not None:
             self.await_visible(

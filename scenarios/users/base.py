@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
+import uuid
 from collections.abc import Callable
 from functools import cache
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ import gevent
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FastResponse
 
+from bench.rundir.writes import WriteOutcome, WriteRecord
 from scenarios import plugin
 from scenarios.catalog import ACCOUNT_KEYS, CUSTOMER_KEYS, MIXES, ORDER_KEYS, VISIBILITY_DEADLINE_SECONDS
 from scenarios.keys import KeyPicker, key_picker
@@ -23,6 +25,7 @@ from scenarios.mix import ActionPlan, Domain, plan_for
 from scenarios.options import ScenarioOptions
 from scenarios.pacing import first_think_time
 from scenarios.probes import Probe
+from scenarios.writes import IDEMPOTENCY_HEADER, MAX_ATTEMPTS, backoff_s, outcome_of
 from targets.common.endpoints import Endpoint, is_query
 
 PROBE_POLL_INTERVAL = 0.005  # between reads of a probe that found its write not yet visible
@@ -94,6 +97,7 @@ class BenchUser(FastHttpUser):
         query: str = "",
         body: Any = None,
         accept: tuple[int, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> FastResponse:
         """One request, named after its endpoint or probe; status codes in `accept` are answers of the
         contract (409 conflicts), not failures."""
@@ -103,13 +107,54 @@ class BenchUser(FastHttpUser):
             path = self.options.query_host + path  # an absolute URL: the query side has a host of its own
         method, name, context = endpoint.method, request.name, self._context()
         if not accept:
-            response: FastResponse = self.client.request(method, path, name=name, json=body, context=context)
+            response: FastResponse = self.client.request(
+                method, path, name=name, json=body, context=context, headers=headers
+            )
             return response
-        with self.client.request(method, path, name=name, json=body, context=context, catch_response=True) as caught:
+        with self.client.request(
+            method, path, name=name, json=body, context=context, headers=headers, catch_response=True
+        ) as caught:
             if caught.status_code in accept:
                 caught.success()
             answered: FastResponse = caught
             return answered
+
+    def move_money(
+        self, request: Endpoint | Probe, account_id: str, kind: str, amount: int, *, accept: tuple[int, ...] = ()
+    ) -> FastResponse:
+        """A deposit or withdrawal as a careful client sends it (scenarios.writes): keyed, retried while its
+        outcome is unknown, and logged with that outcome for the acknowledged-writes check."""
+        key = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        headers = {IDEMPOTENCY_HEADER: key}
+        attempts, status, response = 0, 0, None
+        outcome: WriteOutcome | None = None
+        try:
+            while outcome is None and attempts < MAX_ATTEMPTS:
+                if attempts:
+                    retry_after = response.headers.get("retry-after") if response and response.headers else None
+                    gevent.sleep(backoff_s(attempts, retry_after))
+                attempts += 1
+                response = self.send(request, account_id, body={"amount": amount}, accept=accept, headers=headers)
+                status = int(response.status_code or 0)
+                outcome = outcome_of(status)
+        finally:  # also when the user is stopped mid-write (GreenletExit): its outcome is then unknown
+            if plugin.STATE.writes is not None:
+                version = version_of(response) if outcome is WriteOutcome.ACKED and response is not None else None
+                plugin.STATE.writes.record(
+                    WriteRecord(
+                        key=key,
+                        entity=account_id,
+                        kind=kind,
+                        amount=amount,
+                        outcome=WriteOutcome.UNKNOWN if outcome is None else outcome,
+                        version=version,
+                        attempts=attempts,
+                        status=status,
+                        at=time.time(),
+                    )
+                )
+        assert response is not None
+        return response
 
     def await_visible(self, domain: str, probe: Probe, id: str, *, version: int, written_at: float) -> None:
         """Read `probe`'s endpoint until it shows `version` (min_version read-your-writes) and record how long

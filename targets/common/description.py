@@ -18,6 +18,7 @@ from targets.common.stats import Stats
 
 if TYPE_CHECKING:
     from targets.common.checks import DataChecker
+    from targets.common.ledger import MoneyLedger
     from targets.common.seeding import Seeding
 
 
@@ -62,6 +63,7 @@ class TargetDescription:
     settings: tuple[type[EnvSettings], ...] = (TargetSettings,)  # what it reads from its environment
     seeding: str | None = None  # "module:attr" of a Seeding; None: nothing to load (only the key files)
     checks: str | None = None  # "module:attr" of a DataChecker; None: it keeps no data to check
+    ledger: str | None = None  # "module:attr" of a MoneyLedger (the acknowledged-writes check); None: no accounts
 
     @property
     def keeps_data(self) -> bool:
@@ -107,6 +109,16 @@ class TargetDescription:
             raise TypeError(f"target {self.name}: checks {self.checks} is not callable")
         checker: DataChecker = found
         return checker
+
+    def money_ledger(self) -> MoneyLedger | None:
+        from targets.common.ledger import MoneyLedger
+
+        if self.ledger is None:
+            return None
+        found = _resolve(self.ledger)
+        if not isinstance(found, MoneyLedger):
+            raise TypeError(f"target {self.name}: ledger {self.ledger} is a {type(found).__name__}, not a MoneyLedger")
+        return found
 
 
 def _resolve(reference: str) -> object:

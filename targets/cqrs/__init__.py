@@ -17,4 +17,5 @@ TARGET = TargetDescription(
     settings=(TargetSettings, CqrsSettings),
     seeding="targets.cqrs.seeding:SEEDING",
     checks="targets.cqrs.checks:check_data",
+    ledger="targets.cqrs.checks:LEDGER",
 )

@@ -20,6 +20,7 @@ import msgspec
 import urllib3
 
 from targets.common.checks import DataCheck, count_check
+from targets.common.ledger import MoneyLedger
 from targets.cqrs.stats import CqrsStats, Projection
 
 CATCH_UP_SECONDS = 60.0  # how long the projectors may take to apply what the load wrote
@@ -61,6 +62,17 @@ SELECT count(*) AS streams, (SELECT count(*) FROM events) AS events,
        count(*) FILTER (WHERE e.n <> e.last OR e.first <> 1) AS gaps
 FROM streams s FULL JOIN stored e USING (stream_id)
 """
+
+LEDGER = MoneyLedger(
+    versions="SELECT stream_id AS entity, version FROM streams WHERE type = 'account'",
+    moves="""
+SELECT e.stream_id AS entity, e.version, CASE e.type WHEN 'DepositMade' THEN 'deposit' ELSE 'withdrawal' END AS kind,
+       (e.data->>'amount')::bigint AS amount
+FROM events e JOIN unnest($1::uuid[], $2::bigint[]) AS since (id, version) ON e.stream_id = since.id
+WHERE e.version > since.version AND e.type IN ('DepositMade', 'WithdrawalMade')
+""",
+    accounts="SELECT stream_id AS entity, version, balance FROM streams WHERE stream_id = ANY($1::uuid[])",
+)
 
 CQRS_SAMPLE = """
 SELECT stream_id, type, version, balance, status FROM streams WHERE type = $1 ORDER BY md5(stream_id::text) LIMIT $2

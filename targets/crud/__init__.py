@@ -10,4 +10,5 @@ TARGET = TargetDescription(
     needs_postgres=True,
     seeding="targets.crud.seeding:SEEDING",
     checks="targets.crud.checks:check_data",
+    ledger="targets.crud.checks:LEDGER",
 )

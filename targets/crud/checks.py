@@ -5,6 +5,17 @@ from __future__ import annotations
 import asyncpg
 
 from targets.common.checks import DataCheck, count_check
+from targets.common.ledger import MoneyLedger
+
+LEDGER = MoneyLedger(
+    versions="SELECT id AS entity, version FROM accounts",
+    moves="""
+SELECT l.account_id AS entity, l.version, l.kind, l.amount
+FROM ledger_entries l JOIN unnest($1::uuid[], $2::bigint[]) AS since (id, version) ON l.account_id = since.id
+WHERE l.version > since.version
+""",
+    accounts="SELECT id AS entity, version, balance FROM accounts WHERE id = ANY($1::uuid[])",
+)
 
 CRUD_LEDGER = """
 WITH entries AS (
