@@ -1,8 +1,9 @@
 """The crud target with a defect planted, so that the acknowledged-writes check is seen to catch each kind.
 
-It joins the harness through BENCH_TARGET_MODULES=tests.defective_crud; BENCH_DEFECT picks the defect:
+It joins the harness through BENCH_TARGET_MODULES=tests.defective_crud; BENCH_DEFECT picks the defects (a
+comma-separated list):
 - `lose`: every 10th deposit is acknowledged, then undone (a commit that a failover did not keep);
-- `double`: every 10th deposit is applied twice (a retry processed again, without its key);
+- `double`: every 7th deposit is applied twice (a retry processed again, without its key);
 - `stale-read`: the balance read of one account in ten is off by one cent.
 The store stays consistent with itself in all three (each balance equals the fold of its ledger), so the
 target's own data checks see nothing: only the client's log of what it was told can.
@@ -26,7 +27,7 @@ from targets.crud.service import CrudService
 
 NAME = "crud-defective"
 DEFECT_ENV = "BENCH_DEFECT"
-EVERY = 10
+LOSE_EVERY, DOUBLE_EVERY, MISREAD_EVERY = 10, 7, 10
 
 UNDO_DEPOSIT = """
 WITH still AS (
@@ -47,22 +48,23 @@ class DefectiveCrudService(CrudService):
     ) -> Written[contract.BalanceChanged]:
         written = await super().deposit(account_id, command, idempotency)
         self.deposits += 1
-        if self.deposits % EVERY:
-            return written
-        defect = os.environ.get(DEFECT_ENV)
-        if defect == "lose":
+        if "lose" in _defects() and self.deposits % LOSE_EVERY == 0:
             # Only while nothing was written after it: the store must stay consistent with itself.
             async with self.pool.acquire() as connection, connection.transaction():
                 await connection.execute(UNDO_DEPOSIT, account_id, written.value.version)
-        elif defect == "double":
+        elif "double" in _defects() and self.deposits % DOUBLE_EVERY == 0:
             await super().deposit(account_id, command, None)
         return written
 
     async def get_account(self, account_id: uuid.UUID, min_version: int | None) -> Read[contract.Account]:
         read = await super().get_account(account_id, min_version)
-        if os.environ.get(DEFECT_ENV) == "stale-read" and account_id.int % EVERY == 0:
+        if "stale-read" in _defects() and account_id.int % MISREAD_EVERY == 0:
             return Read(msgspec.structs.replace(read.value, balance=read.value.balance + 1), stale=read.stale)
         return read
+
+
+def _defects() -> set[str]:
+    return {name.strip() for name in os.environ.get(DEFECT_ENV, "").split(",")}
 
 
 async def _service(settings: TargetSettings) -> Service:

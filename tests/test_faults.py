@@ -13,7 +13,7 @@ import pytest
 from bench.faults.spec import FaultKind, FaultSpec, FaultSpecError, check_schedule, parse_fault
 from bench.rundir import files
 from bench.rundir.faults import FaultOutcome, FaultTimeline
-from bench.rundir.read import read_faults, read_manifest
+from bench.rundir.read import read_faults, read_manifest, read_write_check
 from tests.cli_support import BenchCli
 
 SHORT_RUN = [
@@ -128,6 +128,14 @@ def test_every_fault_is_applied_to_cqrs_under_load_and_the_run_goes_on(tmp_path:
         assert fault.ended_at is not None
         after = [second for second in seconds_sampled(run, component) if second > fault.ended_at + 1]
         assert after, f"{component} was not sampled after {fault.fault}"
+    # Through all of it no acknowledged write was lost or doubled, and the rebuilt read side shows the store.
+    check = read_write_check(run)
+    assert check is not None
+    assert check.checked, check.why_not_checked
+    assert check.acknowledged > 100
+    assert (check.present, check.lost, check.doubled) == (check.acknowledged, 0, 0), check.examples
+    assert check.read_side_checked == check.accounts > 0
+    assert check.read_side_wrong == 0, check.examples
 
 
 @pytest.mark.timeout(300)

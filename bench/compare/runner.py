@@ -138,4 +138,6 @@ def _say(console: Console, title: str, run: RunOutcome) -> None:
     else:
         passed = run.data_checks.passed if run.data_checks is not None else None
         data = "" if passed is None else ", data checks passed" if passed else ", [red]data checks FAILED[/]"
-        console.print(f"{title}: done{data}")
+        kept = run.write_check.passed if run.write_check is not None else None
+        writes = "" if kept is None else ", no acknowledged write lost" if kept else ", [red]WRITES LOST[/]"
+        console.print(f"{title}: done{data}{writes}")

@@ -9,6 +9,7 @@ import msgspec
 
 from targets.common import contract
 from targets.common.endpoints import PATH_ID, Endpoint
+from targets.common.requests import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH
 
 _REF = "#/components/schemas/{name}"
 _QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
@@ -63,7 +64,12 @@ def _operation(doc: RouteDoc) -> dict[str, Any]:
                 "in": "header",
                 "required": False,
                 "description": "the same key and body returns the stored response; another body is a 422",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+                    "pattern": IDEMPOTENCY_KEY_PATTERN,
+                },
             }
         )
     responses: dict[str, Any] = {

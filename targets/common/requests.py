@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import TypeVar
@@ -18,6 +19,10 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+# Visible ASCII, spaces inside only: HTTP strips a header value's outer spaces, so a key that began or ended
+# with one would reach the server as another key. The OpenAPI schema states the same pattern.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]([ -~]*[!-~])?$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 DISCARDED_AT_MOST = 16 * 1024 * 1024  # of a refused body, read and dropped so that its sender sees the 413
 _decoders: dict[type, msgspec.json.Decoder[object]] = {}
 
@@ -118,6 +123,10 @@ def min_version_param(request: Request) -> int | None:
     return query_int(request, "min_version", default=None, low=0, high=MAX_MIN_VERSION)
 
 
+def is_idempotency_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and _IDEMPOTENCY_KEY.match(key) is not None
+
+
 def idempotency(request: Request, canonical_body: bytes) -> Idempotency | None:
     """The request's Idempotency-Key with a fingerprint of what it asks for.
 
@@ -128,9 +137,10 @@ def idempotency(request: Request, canonical_body: bytes) -> Idempotency | None:
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return None
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH or not key.isprintable():
+    if not is_idempotency_key(key):
         raise ValidationFailed(
-            f"header Idempotency-Key: expected 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters"
+            f"header Idempotency-Key: expected 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters "
+            "(spaces only between them)"
         )
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.url.path}\n".encode())
