@@ -202,6 +202,7 @@ def test_set_overrides_the_experiment_and_the_run_records_what_ran(tmp_path: Pat
         ),
         (["{file}", "--set", "arms.nope.workers=2"], "[[arms]] has no entry named 'nope'; expected arms.NAME.KEY"),
         (["{file}", "--set", "repeats.x=2"], "repeats is 1, not a table with keys; expected --set repeats=VALUE"),
+        (["faults", "--quick"], "--quick shortens the load, and restart-postgres@15s"),
     ],
 )
 def test_a_bad_name_or_override_exits_2_with_a_sentence(

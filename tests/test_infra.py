@@ -341,8 +341,11 @@ def test_a_redis_that_fails_to_start_is_explained_by_its_log(temp_root: Path, mo
 
 # --- the harness process being interrupted or killed ---------------------------------------------------
 
+# The child takes SIGINT as `bench` does (bench.cli.main): a process under a shell's background job (`bash
+# .ci/run &`) inherits SIGINT ignored, and Python keeps it so; the SIGINT case then waited out its 60 s.
 CHILD_SCRIPT = """
 import json, signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import psutil
 from bench.infra.signals import sigterm_exits
 from bench.infra.stack import Infrastructure

@@ -13,7 +13,7 @@ from bench.commands.console import console
 from bench.commands.ending import EXIT_WRITES_LOST, end_as_it_ended
 from bench.commands.experiments import experiment_argument, given_experiment, set_option
 from bench.commands.options import checked, cpu_request, placement_options, server_options
-from bench.compare.experiment import Experiment, Servers
+from bench.compare.experiment import Experiment, ExperimentError, Servers
 from bench.compare.overrides import Override
 from bench.report.location import REPORTS
 
@@ -26,7 +26,10 @@ EXIT_SLO_FAILED = 3  # the comparison ran; an SLO failed (for CI gates)
 def _experiment(given: str | None, overrides: tuple[Override, ...], quick: bool, aa: bool) -> Experiment:
     experiment = given_experiment(given, overrides)
     if quick:
-        experiment = experiment.quick()
+        try:
+            experiment = experiment.quick()
+        except ExperimentError as error:
+            raise click.BadParameter(str(error), param_hint="--quick") from None
     if aa:
         experiment = experiment.noise_floor()
     return experiment

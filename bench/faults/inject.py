@@ -88,10 +88,6 @@ class FaultRun:
         self._lifts.clear()
         self._save()
 
-    @property
-    def timeline(self) -> FaultTimeline:
-        return self._timeline
-
     def _loop(self) -> None:
         pending = list(self._faults)
         while not self._stopping.is_set() and self.failure is None:
@@ -106,7 +102,7 @@ class FaultRun:
             self._stopping.wait(SUPERVISE_PERIOD_S)
 
     def _apply(self, fault: FaultSpec) -> None:
-        started = time.time()
+        started, began = time.time(), time.monotonic() - self._origin
         try:
             applied = self._applier(fault.kind)()
         except (InfraError, OSError, psutil.Error) as error:
@@ -121,7 +117,7 @@ class FaultRun:
             ended_at=time.time() if applied.outcome is FaultOutcome.APPLIED and applied.over else None,
         )
         if applied.lift is not None and fault.for_s is not None:
-            self._lifts.append((fault.at_s + fault.for_s, record, applied.lift))
+            self._lifts.append((began + fault.for_s, record, applied.lift))  # FOR from when it began
         with self._lock:
             self._timeline.faults.append(record)
         self._save()

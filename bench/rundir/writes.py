@@ -54,7 +54,7 @@ class WriteCheck(msgspec.Struct, forbid_unknown_fields=True):
     refused: int = 0
     retried: int = 0  # writes that took more than one attempt
     accounts: int = 0  # accounts written to
-    read_side_checked: int = 0  # of those accounts, read through the API once it had caught up
+    read_side_checked: int = 0  # of those accounts, read through the API once it had caught up (at most 2,000)
     read_side_wrong: int = 0  # ... whose version or balance differed from the store's
     unreadable_lines: int = 0  # log lines cut short (a generator that did not stop cleanly)
     examples: list[str] = msgspec.field(default_factory=list)  # the first few of each problem, for people
