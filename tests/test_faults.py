@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from bench.faults.spec import FaultKind, FaultSpec, FaultSpecError, check_schedule, parse_fault
+from bench.report.faults import fault_costs
 from bench.rundir import files
-from bench.rundir.faults import FaultOutcome, FaultTimeline
+from bench.rundir.faults import FaultOutcome, FaultRecord, FaultTimeline
 from bench.rundir.read import read_faults, read_manifest, read_write_check
 from tests.cli_support import BenchCli
 
@@ -149,3 +150,32 @@ def test_a_fault_that_crud_has_no_part_for_is_recorded_not_applicable(tmp_path: 
     assert outcomes["kill-worker"].outcome is FaultOutcome.NOT_APPLICABLE
     assert "--workers 2" in outcomes["kill-worker"].detail
     assert all(fault.started_at is None for fault in outcomes.values())
+
+
+def test_a_faults_cost_is_its_errors_and_the_seconds_until_the_service_is_back_before_the_next_one() -> None:
+    # 10 loaded seconds from t=100 at 100 requests/s and a p90 of 5 ms; a fault at 104.3 costs two seconds of
+    # failures and slowness, then 3 good seconds in a row from 106: back after 2 s. A second fault at 109.5.
+    requests = [100, 100, 100, 100, 40, 60, 100, 100, 100, 100]
+    failures = [0, 0, 0, 0, 30, 5, 0, 0, 0, 0]
+    p90 = [5.0, 5.0, 5.0, 5.0, 90.0, 20.0, 5.0, 5.0, 5.0, 5.0]
+    lag = [0, 0, 0, 0, 50, 10, 0, 0, 0, 900]
+    series = pd.DataFrame(
+        {
+            "second": range(100, 110),
+            "phase": ["steady"] * 10,
+            "requests": requests,
+            "failures": failures,
+            "p90_ms": p90,
+            "projection_events_behind": lag,
+        }
+    )
+
+    def fault(at: float) -> FaultRecord:
+        return FaultRecord("kill-projector@4s", "kill-projector", 4.0, FaultOutcome.APPLIED, "", at, at + 0.5)
+
+    first, second = fault_costs([fault(104.3), fault(109.5)], series)
+    assert (first.errors, first.recovered_after_s, first.lag_peak_events) == (35, 2.0, 50.0)  # 900 is the next's
+    assert second.recovered_after_s is None  # fewer than 3 seconds left to judge it by
+    assert second.errors == 0
+    unapplied = FaultRecord("flush-redis@1s", "flush-redis", 1.0, FaultOutcome.NOT_APPLICABLE, "no Redis")
+    assert fault_costs([unapplied], series)[0].note == "not applied"

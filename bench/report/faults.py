@@ -5,7 +5,7 @@ Before: the seconds of the load (after the ramp) up to the fault's start, at lea
 the first second from the fault's start that begins RECOVERED_FOR seconds in a row with no failures, at least
 THROUGHPUT_SHARE of the throughput before (median requests/s) and a p90 no higher than the 95th percentile of
 the per-second p90s before. Errors: the failed requests from the fault's start to that second (to the end of
-the load when it never came back).
+the load, or the next fault, when it never came back). Every figure counts the seconds up to the next fault.
 """
 
 from __future__ import annotations
@@ -27,7 +27,17 @@ LATENCY_QUANTILE = 0.95
 LOADED = frozenset({SecondPhase.WARMUP, SecondPhase.STEADY})
 
 
-def fault_cost(fault: FaultRecord, timeseries: pd.DataFrame) -> FaultCost:
+def fault_costs(faults: list[FaultRecord], timeseries: pd.DataFrame) -> list[FaultCost]:
+    """Each fault's cost, judged up to the next applied fault's start (what follows is the next one's)."""
+    starts = sorted(fault.started_at for fault in faults if fault.started_at is not None)
+    return [
+        fault_cost(fault, timeseries, until=next((at for at in starts if at > (fault.started_at or 0)), None))
+        for fault in faults
+    ]
+
+
+def fault_cost(fault: FaultRecord, timeseries: pd.DataFrame, *, until: float | None = None) -> FaultCost:
+    """`until`: the Unix time from which the seconds belong to another fault; None: to the end of the load."""
     if fault.started_at is None:
         return FaultCost(None, None, None, "not applied")
     needed = {columns.SECOND, columns.PHASE, "requests", "failures", "p90_ms"}
@@ -37,6 +47,9 @@ def fault_cost(fault: FaultRecord, timeseries: pd.DataFrame) -> FaultCost:
     loaded = timeseries[timeseries[columns.PHASE].isin(LOADED)].sort_values(columns.SECOND)
     before = loaded[loaded[columns.SECOND] < start]
     after = loaded[loaded[columns.SECOND] >= start]
+    if until is not None:
+        after = after[after[columns.SECOND] < math.floor(until)]
+    end = "the next fault" if until is not None else "the end of the load"
     lag = _lag_peak(after)
     if len(before) < MIN_BEFORE:
         errors = int(after["failures"].fillna(0).sum())
@@ -55,7 +68,7 @@ def fault_cost(fault: FaultRecord, timeseries: pd.DataFrame) -> FaultCost:
     )
     if back is None:
         errors = int(after["failures"].fillna(0).sum())
-        return FaultCost(errors, None, lag, "not back to its throughput and latency before by the end of the load")
+        return FaultCost(errors, None, lag, f"not back to its throughput and latency before by {end}")
     errors = int(after["failures"].fillna(0).iloc[:back].sum())
     bar = f"{THROUGHPUT_SHARE:.0%} of {throughput:,.0f} requests/s"
     said = f"back: no failures, {bar}" + (f", p90 <= {latency:,.1f} ms" if latency is not None else "")

@@ -21,7 +21,7 @@ from bench.report.document import (
     ValidityEntry,
 )
 from bench.report.environment import environment
-from bench.report.faults import fault_cost
+from bench.report.faults import fault_costs
 from bench.report.metrics import METRICS, Metric, RunMetrics, run_metrics
 from bench.report.rundata import RunData
 from bench.report.slo import check_arm, parse_slo
@@ -105,7 +105,7 @@ def _run_entry(run: RunData, arm: Arm, metrics: RunMetrics) -> RunEntry:
         missing=metrics.missing,
         write_check=run.write_check,
         faults=run.faults,
-        fault_costs=[fault_cost(fault, run.timeseries) for fault in run.faults.faults] if run.faults else [],
+        fault_costs=fault_costs(run.faults.faults, run.timeseries) if run.faults else [],
     )
 
 

@@ -271,7 +271,7 @@ def faults_table(summary: Summary) -> Table:
                     began,
                     over,
                     f"{cost.errors:,}" if cost.errors is not None else "-",
-                    f"{cost.recovered_after_s:,.0f}" if cost.recovered_after_s is not None else "not back",
+                    _recovered(fault.started_at, cost.recovered_after_s),
                     f"{cost.lag_peak_events:,.0f}" if cost.lag_peak_events is not None else "-",
                     f"{fault.detail}; {cost.note}",
                 ]
@@ -294,6 +294,12 @@ def faults_table(summary: Summary) -> Table:
     ]
     notes = [] if rows else ["No run had faults."]
     return Table("faults", "Faults injected under load, and what each cost", columns, rows, notes)
+
+
+def _recovered(started_at: float | None, after_s: float | None) -> str:
+    if started_at is None:
+        return "-"
+    return f"{after_s:,.0f}" if after_s is not None else "not back"
 
 
 def runs_table(summary: Summary) -> Table:
