@@ -105,6 +105,7 @@ def test_every_fault_is_applied_to_cqrs_under_load_and_the_run_goes_on(tmp_path:
         "flush-redis@10s",
         "restart-redis@12s",
         "restart-postgres@14s",
+        "pause-projector@16s+60s",  # still lasting when the load ends: lifted then, before the checks
     ]
     run = run_with_faults(tmp_path, "cqrs", faults, "--workers", "2")
     assert read_manifest(run).settings.faults == faults
@@ -120,6 +121,11 @@ def test_every_fault_is_applied_to_cqrs_under_load_and_the_run_goes_on(tmp_path:
     assert pause.started_at is not None
     assert pause.ended_at - pause.started_at >= 2.0  # lifted when its FOR was over, not before
     assert "continued (SIGCONT)" in pause.detail
+    last = timeline.faults[6]
+    assert last.ended_at is not None
+    assert last.started_at is not None
+    assert last.ended_at - last.started_at < 60
+    assert "continued (SIGCONT)" in last.detail
     # The killed projector was started again by the run's supervisor, and the samplers followed the processes
     # that a fault replaced: the projectors and PostgreSQL are still sampled seconds after their restarts.
     killed = [restart for restart in timeline.restarts if "killed (SIGKILL) by the fault" in restart.detail]

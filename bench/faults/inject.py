@@ -62,14 +62,21 @@ def not_applicable(detail: str) -> Applied:
 
 
 class FaultRun:
-    """Applies `faults` to `stage` from `load_started` (time.monotonic()) on, until stop()."""
+    """Applies `faults` to `stage` from `load_started` (time.monotonic()) on, until finish(); supervises until close().
+
+    The thread lives until close(), at the end of the run: the servers and projectors it restarted were started
+    from it, and their parent-death signal (bench.infra.processes.spawn) fires when the thread that started them
+    ends, not the process. Ending it before the run's checks shut down a PostgreSQL it had restarted.
+    """
 
     def __init__(self, faults: list[FaultSpec], stage: Stage, run_path: Path, load_started: float) -> None:
         self._faults = sorted(faults, key=lambda fault: fault.at_s)
         self._stage, self._path, self._origin = stage, run_path, load_started
         self._timeline = FaultTimeline(load_started_at=time.time() - (time.monotonic() - load_started))
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._over = threading.Event()  # no more faults; those lasting are to be lifted
+        self._lifted = threading.Event()  # ... and they were
+        self._closing = threading.Event()
         self._lifts: list[tuple[float, FaultRecord, Callable[[], str]]] = []
         self._budget = RestartBudget()
         self.failure: Ending | None = None  # a projector the supervisor gave up on: the run ends with it
@@ -79,27 +86,44 @@ class FaultRun:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        """No more faults; any fault still lasting is lifted (a paused projector continues)."""
-        self._stopping.set()
+    def finish(self) -> None:
+        """No more faults; any fault still lasting is lifted (a paused projector continues). Supervision goes on."""
+        self._over.set()
+        if self._thread.is_alive():
+            self._lifted.wait(timeout=STOP_TIMEOUT_S)  # a fault being applied (a restart) is let finish first
+        else:
+            self._lift_all()
+
+    def close(self) -> None:
+        """The end of the run: finished, then the thread (and with it, the supervision) ended."""
+        self.finish()
+        self._closing.set()
         self._thread.join(timeout=STOP_TIMEOUT_S)
+
+    def _loop(self) -> None:
+        pending = list(self._faults)
+        while not self._closing.is_set():
+            if self._over.is_set():
+                if not self._lifted.is_set():
+                    self._lift_all()
+                    self._lifted.set()
+            elif self.failure is None:
+                elapsed = time.monotonic() - self._origin
+                while pending and pending[0].at_s <= elapsed and not self._over.is_set():
+                    self._apply(pending.pop(0))
+                due = [lift for lift in self._lifts if lift[0] <= time.monotonic() - self._origin]
+                for lift in due:
+                    self._lifts.remove(lift)
+                    self._lift(lift[1], lift[2])
+            if self.failure is None:
+                self._supervise()
+            self._closing.wait(SUPERVISE_PERIOD_S)
+
+    def _lift_all(self) -> None:
         for _, record, lift in self._lifts:
             self._lift(record, lift)
         self._lifts.clear()
         self._save()
-
-    def _loop(self) -> None:
-        pending = list(self._faults)
-        while not self._stopping.is_set() and self.failure is None:
-            elapsed = time.monotonic() - self._origin
-            while pending and pending[0].at_s <= elapsed and not self._stopping.is_set():
-                self._apply(pending.pop(0))
-            due = [lift for lift in self._lifts if lift[0] <= time.monotonic() - self._origin]
-            for lift in due:
-                self._lifts.remove(lift)
-                self._lift(lift[1], lift[2])
-            self._supervise()
-            self._stopping.wait(SUPERVISE_PERIOD_S)
 
     def _apply(self, fault: FaultSpec) -> None:
         started, began = time.time(), time.monotonic() - self._origin
@@ -185,7 +209,7 @@ class FaultRun:
 
     def _supervise(self) -> None:
         target = self._stage.target
-        if target is None or self._stopping.is_set():
+        if target is None or self._closing.is_set():
             return
         for index, companion in enumerate(target.companions):
             if companion.poll() is not None:

@@ -160,6 +160,8 @@ def execute_run(
                 faults.start()
             sampler = _sampler(run, stage, locust.pid)
             ended = _drive(settings, run, stage, locust, sampler, progress, placer, faults) or FINISHED
+            if faults is not None:
+                faults.finish()  # before the checks: a fault still lasting (a paused projector) would fail them
             if ended.kind is EndKind.FINISHED and settings.check_invariants:
                 progress.checking()
                 data_checks = _check_data(settings, run, stage)
@@ -180,7 +182,7 @@ def execute_run(
             )
         finally:
             if faults is not None:
-                faults.stop()  # first: a paused projector continues before anything is stopped
+                faults.close()  # first: a paused projector continues before anything is stopped
             if placer is not None:
                 placer.record()  # the node again, with the backends and workers that started under load
             if locust is not None:
